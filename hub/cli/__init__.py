@@ -1,0 +1,30 @@
+"""The ``hub`` command. Each verb group lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from hub.cli import db, general
+from hub.cli.common import fail
+from hub.errors import HubError
+
+app = typer.Typer(
+    name="hub",
+    help="Event-driven integration hub between ERP modules and a CRM workflow.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+general.register(app)
+app.add_typer(db.app, name="db")
+
+
+def main() -> None:
+    try:
+        app()
+    except HubError as e:
+        fail(str(e), getattr(e, "problems", None))
+    except KeyboardInterrupt:
+        sys.exit(130)

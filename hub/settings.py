@@ -1,0 +1,162 @@
+"""One settings object, from ``HUB_*`` environment variables over an optional TOML file.
+
+The file is ``HUB_SETTINGS_FILE`` when set, else ``hub.toml`` in the working directory when
+present. Keys in the file are the setting names without the prefix (``broker_url = "..."``).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from hub.errors import ConfigurationError
+
+ENV_PREFIX = "HUB_"
+DEFAULT_SETTINGS_FILE = "hub.toml"
+
+
+def settings_file() -> Path | None:
+    named = os.environ.get("HUB_SETTINGS_FILE")
+    if named:
+        return Path(named)
+    default = Path(DEFAULT_SETTINGS_FILE)
+    return default if default.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Everything the hub reads from its environment. Defaults give the embedded tier."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path(".hub-data"),
+        description="Where the embedded tier keeps its SQLite files and attachments.",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="amqp://user:pass@host:port/vhost, kafka://host:port, memory://, "
+        "or sqla+sqlite:///path. Default: the embedded broker in data_dir.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+psycopg://user@host/db or sqlite:///path. "
+        "Default: a SQLite file in data_dir.",
+    )
+    workflow_config: Path | None = Field(
+        default=None, description="Workflow YAML file or folder. Default: the demo configuration."
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    smtp_url: str | None = Field(default=None, description="smtp://host:port for outgoing mail.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "text"
+    prefetch: int = Field(
+        default=64, ge=1, le=10_000, description="Messages in flight per consumer."
+    )
+    retry_attempts: int = Field(
+        default=5, ge=1, le=100, description="Deliveries of a message before it is dead-lettered."
+    )
+    retry_base_delay: float = Field(
+        default=1.0, gt=0, description="Seconds before the first delayed retry."
+    )
+    retry_max_delay: float = Field(
+        default=300.0, gt=0, description="Longest delay between retries."
+    )
+    delivery_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Redeliveries of a message that crashes the worker "
+        "before it is dead-lettered (quorum queues on RabbitMQ).",
+    )
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme not in {
+            "amqp",
+            "amqps",
+            "pyamqp",
+            "memory",
+            "sqla+sqlite",
+            "sqla+postgresql",
+            "sqla+postgresql+psycopg",
+            "kafka",
+        }:
+            raise ValueError(
+                "expected amqp://, kafka://, memory:// or sqla+sqlite:///, got " + repr(value)
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError(
+                "expected postgresql+psycopg://... or sqlite:///..., got " + repr(value)
+            )
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = settings_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'hub.sqlite').resolve()}"
+
+    @cached_property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{(self.data_dir / 'broker.sqlite').resolve()}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.broker_url is None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings; raise ``ConfigurationError`` naming each bad setting in one line."""
+    path = settings_file()
+    if path is not None and not path.is_file():
+        raise ConfigurationError(f"HUB_SETTINGS_FILE: no such file {str(path)!r}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        raise ConfigurationError([_describe(err) for err in e.errors(include_url=False)]) from None
+    except ValueError as e:  # a TOML file that does not parse
+        raise ConfigurationError(f"settings file {path}: {e}") from None
+
+
+def _describe(err: Any) -> str:
+    field = str(err["loc"][0]) if err["loc"] else "settings"
+    name = ENV_PREFIX + field.upper()
+    value = err.get("input")
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return f"{field}: unknown setting (in the settings file)"
+    return f"{name}={value!r}: {msg}" if value is not None else f"{name}: {msg}"

@@ -1,0 +1,55 @@
+"""Alembic environment: runs the hub's migrations against ``sqlalchemy.url``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from alembic import context
+
+import hub.store.tables  # noqa: F401  (registers every table on Base.metadata)
+from hub.store.db import make_engine
+from hub.store.models import Base, UTCDateTime
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Render the store's own column types as plain SQLAlchemy ones in migration files."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def run_migrations_online() -> None:
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+    try:
+        with engine.connect() as connection:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=connection.dialect.name == "sqlite",
+                compare_type=True,
+                render_item=render_item,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

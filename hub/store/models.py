@@ -1,0 +1,118 @@
+"""Tables of the message runtime: inbox, outbox (which also carries scheduled retries), dead letters.
+
+Other parts of the hub add their tables to the same ``Base.metadata``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes on every backend (SQLite keeps no zone; we store UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class InboxEntry(Base):
+    """One handled message per (consumer, idempotency key): the duplicate filter."""
+
+    __tablename__ = "inbox"
+
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(200))
+    correlation_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    handled_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A message to publish, written in the transaction that decided it.
+
+    ``exchange``/``routing_key`` say where it goes: the events exchange and the event type for
+    outbound events; the default exchange and a hub queue for a scheduled retry or a replay,
+    which reach only the consumer that failed. ``available_at`` delays it (retries).
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20), default="event")  # event | retry | replay
+    event_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(200))
+    exchange: Mapped[str] = mapped_column(String(200))
+    routing_key: Mapped[str] = mapped_column(String(400))
+    subject: Mapped[str | None] = mapped_column(String(400))
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    correlation_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    causation_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    available_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    publish_attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "sent_at", "available_at"),
+        Index("ix_outbox_event", "event_id"),
+    )
+
+
+class DeadLetter(Base):
+    """A message no retry will fix, kept whole for an operator to inspect, replay or purge."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    consumer: Mapped[str] = mapped_column(String(100), index=True)
+    queue: Mapped[str] = mapped_column(String(200))
+    event_id: Mapped[str | None] = mapped_column(String(200))
+    event_type: Mapped[str | None] = mapped_column(String(200))
+    correlation_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error_type: Mapped[str] = mapped_column(String(200))
+    error_message: Mapped[str] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=1)
+    first_failed_at: Mapped[datetime]
+    last_failed_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="dead", index=True)  # dead | replayed
+    replayed_at: Mapped[datetime | None]

@@ -1,0 +1,3 @@
+"""Imports every module that declares tables, so ``Base.metadata`` is complete."""
+
+from hub.store import models  # noqa: F401

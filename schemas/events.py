@@ -1,0 +1,191 @@
+"""The ``data`` of every event type in the public contract.
+
+Each model lists the minimum fields the contract promises; more fields are welcome
+(``extra="allow"``) and are carried through untouched.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from schemas.types import Money
+
+
+class Data(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+NonEmpty = Field(min_length=1)
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+# --- inbound -----------------------------------------------------------------------------
+
+
+class Customer(Data):
+    id: str = NonEmpty
+    name: str = NonEmpty
+    email: Email | None = None
+
+
+class Installment(Data):
+    number: int = Field(ge=1)
+    due_date: date
+    amount: Money
+
+
+class AgreementPending(Data):
+    agreement_id: str = NonEmpty
+    template: str = NonEmpty
+    customer: Customer
+    company: str = NonEmpty
+    branch: str = NonEmpty
+    amount: Money
+    installments: list[Installment] = Field(min_length=1)
+
+
+class AgreementCancelled(Data):
+    agreement_id: str = NonEmpty
+    reason: str = NonEmpty
+
+
+class Student(Data):
+    ra: str = NonEmpty
+    name: str = NonEmpty
+    email: Email | None = None
+
+
+class RequestCreated(Data):
+    request_id: str = NonEmpty
+    ticket_type: str = NonEmpty
+    student: Student
+    company: str = NonEmpty
+    branch: str = NonEmpty
+    academic_period: str = NonEmpty
+    delivery_location: str = NonEmpty
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    requested_at: AwareDatetime
+
+
+class EnrollmentUpserted(Data):
+    ra: str = NonEmpty
+    company: str = NonEmpty
+    academic_period: str = NonEmpty
+    contract_id: str = NonEmpty
+    contract_status: str = Field(min_length=1, examples=["active", "inactive"])
+    disciplines: list[str] = Field(default_factory=list)
+    version: int = Field(ge=0)
+
+
+class DebtUpserted(Data):
+    customer_id: str = Field(min_length=1, description="The RA for students.")
+    company: str = NonEmpty
+    open_amount: Money
+    version: int = Field(ge=0)
+
+
+class ChargeCreated(Data):
+    charge_id: str = NonEmpty
+    request_id: str = NonEmpty
+    installment_id: str = NonEmpty
+
+
+class ChargeFailed(Data):
+    charge_id: str = NonEmpty
+    request_id: str = NonEmpty
+    reason: str = NonEmpty
+
+
+# --- outbound ----------------------------------------------------------------------------
+
+
+class TicketCreated(Data):
+    ticket_id: str = NonEmpty
+    ticket_type: str = NonEmpty
+    stage: str = NonEmpty
+    origin_type: str | None = None
+    origin_id: str | None = None
+
+
+class TicketStageChanged(Data):
+    ticket_id: str = NonEmpty
+    from_stage: str = NonEmpty
+    to_stage: str = NonEmpty
+    reason: str | None = None
+    by: str = NonEmpty
+
+
+class TicketCancelled(Data):
+    ticket_id: str = NonEmpty
+    reason: str = NonEmpty
+
+
+class AgreementApproved(Data):
+    agreement_id: str = NonEmpty
+    ticket_id: str = NonEmpty
+    decided_by: str = NonEmpty
+    decided_at: AwareDatetime
+
+
+class AgreementRejected(Data):
+    agreement_id: str = NonEmpty
+    ticket_id: str = NonEmpty
+    decided_by: str = NonEmpty
+    decided_at: AwareDatetime
+    reason: str = NonEmpty
+
+
+RejectionCode = Literal[
+    "not_enrolled", "contract_inactive", "outside_window", "has_debts", "invalid_parameters"
+]
+
+
+class RequestRejected(Data):
+    request_id: str = NonEmpty
+    reason: RejectionCode
+    detail: str | None = None
+
+
+class ChargeRequested(Data):
+    charge_id: str = NonEmpty
+    request_id: str = NonEmpty
+    ticket_id: str = NonEmpty
+    student_ra: str = NonEmpty
+    contract_id: str = NonEmpty
+    amount: Money
+    due_date: date
+    service: str = NonEmpty
+
+
+#: Every event type of the contract and the model of its ``data``.
+EVENT_DATA: dict[str, type[Data]] = {
+    "finance.agreement.pending": AgreementPending,
+    "finance.agreement.cancelled": AgreementCancelled,
+    "edu.request.created": RequestCreated,
+    "edu.enrollment.upserted": EnrollmentUpserted,
+    "finance.debt.upserted": DebtUpserted,
+    "billing.charge.created": ChargeCreated,
+    "billing.charge.failed": ChargeFailed,
+    "crm.ticket.created": TicketCreated,
+    "crm.ticket.stage-changed": TicketStageChanged,
+    "crm.ticket.cancelled": TicketCancelled,
+    "finance.agreement.approved": AgreementApproved,
+    "finance.agreement.rejected": AgreementRejected,
+    "edu.request.rejected": RequestRejected,
+    "billing.charge.requested": ChargeRequested,
+}
+
+INBOUND = frozenset(
+    {
+        "finance.agreement.pending",
+        "finance.agreement.cancelled",
+        "edu.request.created",
+        "edu.enrollment.upserted",
+        "finance.debt.upserted",
+        "billing.charge.created",
+        "billing.charge.failed",
+    }
+)
+OUTBOUND = frozenset(EVENT_DATA) - INBOUND
