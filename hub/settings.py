@@ -36,7 +36,9 @@ def settings_file() -> Path | None:
 class Settings(BaseSettings):
     """Everything the hub reads from its environment. Defaults give the embedded tier."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, enable_decoding=False
+    )
 
     data_dir: Path = Field(
         default=Path(".hub-data"),
@@ -54,6 +56,11 @@ class Settings(BaseSettings):
     )
     workflow_config: Path | None = Field(
         default=None, description="Workflow YAML file or folder. Default: the demo configuration."
+    )
+    consumers: list[str] | None = Field(
+        default=None,
+        description="Consumers this process runs, by name or as module:attribute "
+        "(comma-separated in the environment). Default: all of the hub's consumers.",
     )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
@@ -78,6 +85,13 @@ class Settings(BaseSettings):
         description="Redeliveries of a message that crashes the worker "
         "before it is dead-lettered (quorum queues on RabbitMQ).",
     )
+
+    @field_validator("consumers", mode="before")
+    @classmethod
+    def _split_consumers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()] or None
+        return value
 
     @field_validator("broker_url")
     @classmethod

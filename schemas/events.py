@@ -159,6 +159,24 @@ class ChargeRequested(Data):
     service: str = NonEmpty
 
 
+class TicketOverdue(Data):
+    """A ticket stayed in its stage past the stage's expected duration.
+
+    ``action`` says what the hub did about it: ``notify`` (only this event), ``escalate``
+    (handed to the holder's manager, ``holder_*`` name the new holder) or ``move`` (moved to
+    ``to_stage``).
+    """
+
+    ticket_id: str = NonEmpty
+    ticket_type: str = NonEmpty
+    stage: str = NonEmpty
+    due_at: AwareDatetime
+    action: Literal["notify", "escalate", "move"]
+    holder_kind: Literal["attendant", "group", "customer"] | None = None
+    holder_id: str | None = None
+    to_stage: str | None = None
+
+
 #: Every event type of the contract and the model of its ``data``.
 EVENT_DATA: dict[str, type[Data]] = {
     "finance.agreement.pending": AgreementPending,
@@ -175,7 +193,11 @@ EVENT_DATA: dict[str, type[Data]] = {
     "finance.agreement.rejected": AgreementRejected,
     "edu.request.rejected": RequestRejected,
     "billing.charge.requested": ChargeRequested,
+    "crm.ticket.overdue": TicketOverdue,
 }
+
+#: Event types the hub adds to the published contract (allowed: the contract may grow).
+EXTENSIONS = frozenset({"crm.ticket.overdue"})
 
 INBOUND = frozenset(
     {

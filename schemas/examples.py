@@ -87,6 +87,15 @@ EXAMPLE_DATA: dict[str, dict[str, Any]] = {
         "reason": "invalid_parameters",
         "detail": "parameters.discipline: not one of the student's disciplines",
     },
+    "crm.ticket.overdue": {
+        "ticket_id": "T-1",
+        "ticket_type": "finance.agreement-approval",
+        "stage": "analysis",
+        "due_at": "2026-11-23T10:00:00Z",
+        "action": "escalate",
+        "holder_kind": "attendant",
+        "holder_id": "carla",
+    },
     "billing.charge.requested": {
         "charge_id": "CH-1",
         "request_id": "RQ-501",

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,35 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         if name.startswith("HUB_") and not name.startswith("HUB_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path / "hub-data"))
+
+
+@contextmanager
+def _tier(kind: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    if kind == "memory":
+        yield {
+            "broker_url": f"memory://{uuid.uuid4().hex}",
+            "database_url": f"sqlite:///{tmp_path / 'hub.sqlite'}",
+        }
+    elif kind == "embedded":
+        yield {
+            "broker_url": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}?lease=3",
+            "database_url": f"sqlite:///{tmp_path / 'hub.sqlite'}",
+        }
+    else:
+        with fresh_rabbitmq_vhost() as amqp, fresh_postgres_database() as pg:
+            yield {"broker_url": amqp, "database_url": pg}
+
+
+@pytest.fixture(params=["memory", "embedded", "production"])
+def tier(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Broker and database URLs of one deployment tier: the in-memory fake on SQLite, the
+    embedded default (SQLite broker + SQLite store), production (RabbitMQ + PostgreSQL)."""
+    with _tier(request.param, tmp_path) as urls:
+        yield urls
+
+
+@pytest.fixture(params=["embedded", "production"])
+def process_tier(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The tiers whose broker outlives a process (for tests that run ``hub`` as a process)."""
+    with _tier(request.param, tmp_path) as urls:
+        yield urls

@@ -6,7 +6,9 @@ import sys
 
 import typer
 
-from hub.cli import db, general
+from hub.cli import config as config_cli
+from hub.cli import db, general, runtime
+from hub.cli import tickets as tickets_cli
 from hub.cli.common import fail
 from hub.errors import HubError
 
@@ -18,7 +20,10 @@ app = typer.Typer(
     add_completion=False,
 )
 general.register(app)
+runtime.register(app)
 app.add_typer(db.app, name="db")
+app.add_typer(config_cli.app, name="config")
+app.add_typer(tickets_cli.app, name="tickets")
 
 
 def main() -> None:

@@ -116,3 +116,18 @@ class DeadLetter(Base):
     last_failed_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(20), default="dead", index=True)  # dead | replayed
     replayed_at: Mapped[datetime | None]
+
+
+class HandlingAttempt(Base):
+    """Handlings of a redelivered message that were started but never settled: the worker died.
+
+    Only redeliveries are counted, so messages that were merely prefetched alongside a poison
+    message when the worker died are not mistaken for it.
+    """
+
+    __tablename__ = "handling_attempts"
+
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    started: Mapped[int] = mapped_column(default=0)
+    last_started_at: Mapped[datetime]

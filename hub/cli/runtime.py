@@ -1,0 +1,256 @@
+"""``hub run``, ``hub publish``, ``hub queues``, ``hub dlq``: the message runtime's verbs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from hub.bootstrap import build
+from hub.cli.common import console, fail, print_json, settings
+from hub.errors import InvalidMessage
+from hub.logs import configure_logging
+from hub.runtime.deadletters import DeadLetterFilter, DeadLetters, detail, summary
+from hub.runtime.transport import EVENTS_EXCHANGE, Outgoing
+from hub.runtime.transports import transport_for
+from hub.runtime.uow import UnitOfWorkFactory
+from hub.store.db import make_engine, upgrade
+from schemas import decode
+
+dlq = typer.Typer(help="Inspect, replay and purge dead letters.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+    app.command()(publish)
+    app.command()(queues)
+    app.add_typer(dlq, name="dlq")
+
+
+def run(
+    no_consume: bool = typer.Option(False, "--no-consume", help="Run the relay and timers only."),
+) -> None:
+    """Start everything a site needs in the foreground; Ctrl-C or SIGTERM stops gracefully."""
+    s = settings()
+    configure_logging(s.log_level, s.log_format)
+    log = logging.getLogger("hub")
+    hub = build(s)
+    hub.setup()
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("stopping (%s): finishing in-flight messages", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    hub.start(stop, consume=not no_consume)
+    log.info(
+        "hub running: broker %s, database %s, consumers %s",
+        _safe(s.effective_broker_url),
+        _safe(s.effective_database_url),
+        ", ".join(c.name for c in hub.consumers) or "none",
+    )
+    while not stop.wait(0.5):
+        pass
+    hub.join()
+    hub.close()
+    log.info("hub stopped")
+
+
+def _safe(url: str) -> str:
+    """A URL without its password, for logs."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+def publish(
+    source: str = typer.Argument(
+        ..., help="A JSON file with one event or an array, or - for stdin."
+    ),
+    raw: bool = typer.Option(False, "--raw", help="Send as given, without validating (tests)."),
+) -> None:
+    """Publish CloudEvents to hub.events as a producer would (publisher confirms)."""
+    text = sys.stdin.read() if source == "-" else _read(source)
+    events = _parse_events(text, raw)
+    s = settings()
+    url = s.effective_broker_url
+    if url.startswith(("amqp", "pyamqp")):
+        from producers.publisher import Publisher, PublishFailed
+
+        try:
+            with Publisher(url) as pub:
+                for body in events:
+                    pub.publish(body, validate=not raw)
+        except PublishFailed as e:
+            fail(str(e))
+    else:
+        transport = transport_for(url)
+        transport.publish([_outgoing(b) for b in events])
+        transport.close()
+    typer.echo(f"published {len(events)} event(s)")
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as e:
+        fail(f"cannot read {path}: {e.strerror}")
+
+
+def _parse_events(text: str, raw: bool) -> list[bytes]:
+    try:
+        obj = json.loads(text)
+    except ValueError as e:
+        if raw:
+            return [text.encode()]
+        fail(f"not JSON: {e}")
+    items = obj if isinstance(obj, list) else [obj]
+    bodies = [json.dumps(i).encode() for i in items]
+    if not raw:
+        for n, body in enumerate(bodies):
+            try:
+                decode(body)
+            except InvalidMessage as e:
+                fail(f"event {n}: {e}", [f"event {n}: {p}" for p in e.problems])
+    return bodies
+
+
+def _outgoing(body: bytes) -> Outgoing:
+    try:
+        obj = json.loads(body)
+        event_id, event_type = str(obj.get("id", "")), str(obj.get("type", "unknown"))
+        subject = obj.get("subject")
+    except (ValueError, AttributeError):
+        event_id, event_type, subject = "", "unknown", None
+    return Outgoing(EVENTS_EXCHANGE, event_type, body, event_id, {}, subject)
+
+
+def queues(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Each hub queue's depth, consumers and in-flight messages, and the outbox backlog."""
+    from hub.bootstrap import default_consumers
+    from hub.runtime.relay import OutboxRelay
+
+    s = settings()
+    transport = transport_for(s.effective_broker_url)
+    names = [c.queue for c in default_consumers(s.consumers)]
+    stats = transport.stats(names)
+    transport.close()
+    uow = _uow()
+    due, later = OutboxRelay(uow, transport).backlog()
+    rows = [
+        {
+            "queue": q.name,
+            "depth": q.depth,
+            "consumers": q.consumers,
+            "in_flight": q.in_flight,
+            "oldest_age_s": q.oldest_age,
+        }
+        for q in stats
+    ]
+    if json_out:
+        print_json({"queues": rows, "outbox": {"due": due, "scheduled": later}})
+        return
+    table = Table("queue", "depth", "consumers", "in flight", "oldest (s)")
+    for r in rows:
+        table.add_row(
+            str(r["queue"]),
+            str(r["depth"]),
+            _opt(r["consumers"]),
+            _opt(r["in_flight"]),
+            _opt(r["oldest_age_s"], "{:.1f}"),
+        )
+    console.print(table)
+    console.print(f"outbox: {due} due, {later} scheduled (retries)")
+
+
+def _opt(value: Any, fmt: str = "{}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def _uow() -> UnitOfWorkFactory:
+    url = settings().effective_database_url
+    upgrade(url)
+    return UnitOfWorkFactory(make_engine(url))
+
+
+def _dead_letters() -> DeadLetters:
+    return DeadLetters(_uow())
+
+
+@dlq.command("list")
+def dlq_list(
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    consumer: str | None = typer.Option(None, help="Only this consumer's."),
+    error_type: str | None = typer.Option(None, "--error-type", help="Only this error type."),
+    all_: bool = typer.Option(False, "--all", help="Include replayed ones."),
+) -> None:
+    """Dead letters awaiting action (oldest first)."""
+    where = DeadLetterFilter(consumer, error_type, None, None if all_ else "dead")
+    items = [summary(dl) for dl in _dead_letters().find(where)]
+    if json_out:
+        print_json(items)
+        return
+    table = Table("id", "consumer", "event type", "error", "attempts", "last failure", "status")
+    for i in items:
+        table.add_row(
+            str(i["id"]),
+            i["consumer"],
+            i["event_type"] or "?",
+            f"{i['error_type']}: {i['error_message']}"[:80],
+            str(i["attempts"]),
+            i["last_failed_at"][:19],
+            i["status"],
+        )
+    console.print(table)
+
+
+@dlq.command("show")
+def dlq_show(dl_id: int = typer.Argument(..., metavar="ID")) -> None:
+    """One dead letter: the original message, its headers, the error and its traceback."""
+    print_json(detail(_dead_letters().get(dl_id)))
+
+
+def _ids_or_all(dl_id: int | None, all_: bool) -> list[int] | None:
+    if (dl_id is None) == (not all_):
+        fail("give one ID or --all")
+    return None if all_ else [dl_id]  # type: ignore[list-item]
+
+
+@dlq.command("replay")
+def dlq_replay(
+    dl_id: int | None = typer.Argument(None, metavar="[ID]"),
+    all_: bool = typer.Option(False, "--all", help="Every dead letter awaiting action."),
+    consumer: str | None = typer.Option(None, help="With --all: only this consumer's."),
+    error_type: str | None = typer.Option(
+        None, "--error-type", help="With --all: only this error."
+    ),
+) -> None:
+    """Send dead letters back to the consumer that failed them."""
+    ids = _ids_or_all(dl_id, all_)
+    where = DeadLetterFilter(consumer, error_type) if all_ else None
+    done = _dead_letters().replay(ids, where)
+    typer.echo(f"replayed {len(done)} dead letter(s)" + (f": {done}" if done else ""))
+
+
+@dlq.command("purge")
+def dlq_purge(
+    dl_id: int | None = typer.Argument(None, metavar="[ID]"),
+    all_: bool = typer.Option(False, "--all", help="Every dead letter (replayed ones too)."),
+    consumer: str | None = typer.Option(None, help="With --all: only this consumer's."),
+) -> None:
+    """Delete dead letters for good."""
+    ids = _ids_or_all(dl_id, all_)
+    where = DeadLetterFilter(consumer, None, None, None) if all_ else None
+    n = _dead_letters().purge(ids, where)
+    typer.echo(f"purged {n} dead letter(s)")

@@ -1,0 +1,1 @@
+"""The message runtime: unit of work, dispatch, ack / retry / dead-letter policy, outbox relay."""

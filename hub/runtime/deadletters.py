@@ -1,0 +1,180 @@
+"""The dead-letter store as operators use it: list, show, replay, purge.
+
+Replaying writes the original bytes to the outbox, addressed to the queue of the consumer that
+failed (not to every subscriber of the event type), with the attempt count reset; the relay
+publishes it. The dead letter is kept, marked ``replayed``, until purged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from hub.errors import HubError
+from hub.runtime.processor import ATTEMPT, FIRST_FAILURE, LAST_ERROR
+from hub.runtime.transport import DIRECT
+from hub.runtime.uow import UnitOfWorkFactory
+from hub.store.models import DeadLetter, OutboxMessage
+
+
+class DeadLetterNotFound(HubError):
+    pass
+
+
+@dataclass(frozen=True)
+class DeadLetterFilter:
+    consumer: str | None = None
+    error_type: str | None = None
+    event_type: str | None = None
+    status: str | None = "dead"  # None: every status
+
+
+def summary(dl: DeadLetter) -> dict[str, Any]:
+    return {
+        "id": dl.id,
+        "consumer": dl.consumer,
+        "queue": dl.queue,
+        "event_id": dl.event_id,
+        "event_type": dl.event_type,
+        "correlation_id": dl.correlation_id,
+        "error_type": dl.error_type,
+        "error_message": dl.error_message,
+        "attempts": dl.attempts,
+        "first_failed_at": dl.first_failed_at.isoformat(),
+        "last_failed_at": dl.last_failed_at.isoformat(),
+        "status": dl.status,
+        "replayed_at": dl.replayed_at.isoformat() if dl.replayed_at else None,
+    }
+
+
+def detail(dl: DeadLetter) -> dict[str, Any]:
+    body_text = dl.body.decode("utf-8", "replace")
+    try:
+        payload: Any = json.loads(dl.body)
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    return {
+        **summary(dl),
+        "headers": dl.headers,
+        "body": body_text,
+        "payload": payload,
+        "traceback": dl.traceback,
+    }
+
+
+class DeadLetters:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self.uow = uow
+
+    def find(
+        self, where: DeadLetterFilter = DeadLetterFilter(), limit: int = 1000
+    ) -> list[DeadLetter]:
+        query = select(DeadLetter).order_by(DeadLetter.id).limit(limit)
+        if where.consumer:
+            query = query.where(DeadLetter.consumer == where.consumer)
+        if where.error_type:
+            query = query.where(DeadLetter.error_type == where.error_type)
+        if where.event_type:
+            query = query.where(DeadLetter.event_type == where.event_type)
+        if where.status:
+            query = query.where(DeadLetter.status == where.status)
+        with self.uow.sessions() as session:
+            return list(session.scalars(query))
+
+    def groups(self) -> list[dict[str, Any]]:
+        """Dead letters awaiting action, counted by consumer and error type."""
+        query = (
+            select(
+                DeadLetter.consumer,
+                DeadLetter.error_type,
+                func.count(),
+                func.max(DeadLetter.last_failed_at),
+            )
+            .where(DeadLetter.status == "dead")
+            .group_by(DeadLetter.consumer, DeadLetter.error_type)
+            .order_by(func.count().desc())
+        )
+        with self.uow.sessions() as session:
+            return [
+                {"consumer": c, "error_type": e, "count": n, "last_failed_at": last}
+                for c, e, n, last in session.execute(query)
+            ]
+
+    def get(self, dl_id: int) -> DeadLetter:
+        with self.uow.sessions() as session:
+            dl = session.get(DeadLetter, dl_id)
+        if dl is None:
+            raise DeadLetterNotFound(f"no dead letter with id {dl_id}")
+        return dl
+
+    def replay(
+        self, ids: list[int] | None = None, where: DeadLetterFilter | None = None
+    ) -> list[int]:
+        """Send dead letters back to their consumer's queue; ``ids=None`` replays every one
+        matching ``where`` (default: all awaiting action). Returns the ids replayed."""
+        now: datetime = self.uow.clock.now()
+        with self.uow.sessions() as session, session.begin():
+            query = select(DeadLetter).where(DeadLetter.status == "dead").order_by(DeadLetter.id)
+            if ids is not None:
+                query = query.where(DeadLetter.id.in_(ids))
+                missing = set(ids) - {
+                    dl.id
+                    for dl in session.scalars(select(DeadLetter).where(DeadLetter.id.in_(ids)))
+                }
+                if missing:
+                    raise DeadLetterNotFound(f"no dead letter with id {min(missing)}")
+            if where is not None:
+                if where.consumer:
+                    query = query.where(DeadLetter.consumer == where.consumer)
+                if where.error_type:
+                    query = query.where(DeadLetter.error_type == where.error_type)
+            replayed = []
+            for dl in session.scalars(query.with_for_update()):
+                headers = {
+                    k: v
+                    for k, v in (dl.headers or {}).items()
+                    if k not in (ATTEMPT, FIRST_FAILURE, LAST_ERROR)
+                }
+                headers["x-hub-replay-of"] = dl.id
+                session.add(
+                    OutboxMessage(
+                        kind="replay",
+                        event_id=dl.event_id or f"dead-letter-{dl.id}",
+                        event_type=dl.event_type or "?",
+                        exchange=DIRECT,
+                        routing_key=dl.queue,
+                        subject=None,
+                        headers=headers,
+                        body=dl.body,
+                        correlation_id=dl.correlation_id,
+                        causation_id=None,
+                        created_at=now,
+                        available_at=now,
+                    )
+                )
+                dl.status = "replayed"
+                dl.replayed_at = now
+                replayed.append(dl.id)
+        return replayed
+
+    def purge(self, ids: list[int] | None = None, where: DeadLetterFilter | None = None) -> int:
+        """Delete dead letters for good; ``ids=None`` purges every one matching ``where``."""
+        statement = delete(DeadLetter)
+        if ids is not None:
+            statement = statement.where(DeadLetter.id.in_(ids))
+        if where is not None:
+            if where.consumer:
+                statement = statement.where(DeadLetter.consumer == where.consumer)
+            if where.error_type:
+                statement = statement.where(DeadLetter.error_type == where.error_type)
+            if where.status:
+                statement = statement.where(DeadLetter.status == where.status)
+        with self.uow.sessions() as session, session.begin():
+            count = session.execute(statement).rowcount  # type: ignore[attr-defined]
+        if ids is not None and count < len(set(ids)):
+            raise DeadLetterNotFound(f"no dead letter with id(s) {sorted(ids)} (purged {count})")
+        return int(count)

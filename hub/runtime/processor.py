@@ -1,0 +1,364 @@
+"""The one place that decides what happens to a delivered message: handle, skip, retry or
+dead-letter, and then acknowledge.
+
+- a duplicate (same consumer and idempotency key in the inbox) is acknowledged and skipped;
+- ``InvalidMessage`` and ``PermanentError`` are dead-lettered at once, never retried;
+- ``TransientError`` and unexpected exceptions are retried later (a delayed copy is written
+  to the outbox, addressed to the consumer's own queue) until the retry policy gives up;
+- a redelivered message whose handling was started more than ``delivery_limit`` times without
+  being settled (the worker died on it) is dead-lettered as poison instead of handled again;
+- when the store itself is unreachable nothing can be recorded, so the message is returned to
+  its queue unsettled and the worker pauses.
+
+The retry or dead-letter row is committed before the acknowledgement: a crash between the two
+redelivers the message, which is safe because handling is idempotent through the inbox.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import logging
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import DBAPIError, OperationalError
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from hub.errors import PermanentError
+from hub.runtime.observe import Observer
+from hub.runtime.policy import RetryPolicy
+from hub.runtime.registry import Consumer
+from hub.runtime.transport import DIRECT, POISON_QUEUE, Delivery
+from hub.runtime.uow import Duplicate, UnitOfWorkFactory
+from hub.store.models import DeadLetter, HandlingAttempt, OutboxMessage
+from schemas import CloudEvent, decode
+
+log = logging.getLogger("hub.runtime")
+
+ATTEMPT = "x-hub-attempt"
+FIRST_FAILURE = "x-hub-first-failure"
+LAST_ERROR = "x-hub-last-error"
+_BROKER_HEADERS = (
+    "x-delivery-count",
+    "x-death",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-first-death-exchange",
+    "x-last-death-queue",
+    "x-last-death-reason",
+    "x-last-death-exchange",
+)
+
+
+class Outcome(enum.Enum):
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"
+    RETRY = "retried"
+    DEAD = "dead-lettered"
+    RETURNED = "returned"  # the store was unreachable; the broker keeps the message
+
+
+class StoreUnavailable(Exception):
+    pass
+
+
+_commit_retry = retry(
+    retry=retry_if_exception_type(OperationalError),
+    wait=wait_exponential(multiplier=0.1, max=2),
+    stop=stop_after_delay(10),
+    reraise=True,
+)
+
+
+def _is_store_outage(error: BaseException) -> bool:
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+class Processor:
+    def __init__(
+        self,
+        consumers: Mapping[str, Consumer],
+        uow: UnitOfWorkFactory,
+        *,
+        default_retry: RetryPolicy,
+        delivery_limit: int,
+        observer: Observer | None = None,
+        on_commit: Callable[[], None] | None = None,
+        outage_pause: float = 1.0,
+    ) -> None:
+        self.consumers = dict(consumers)
+        self.uow = uow
+        self.default_retry = default_retry
+        self.delivery_limit = delivery_limit
+        self.observer = observer or Observer()
+        self.on_commit = on_commit or (lambda: None)
+        self.outage_pause = outage_pause
+
+    def __call__(self, delivery: Delivery) -> Outcome:
+        started = time.perf_counter()
+        outcome, event_type, consumer_name = self._process(delivery)
+        if outcome is Outcome.RETURNED:
+            delivery.requeue()
+            time.sleep(self.outage_pause)
+        else:
+            delivery.ack()
+        self.observer.outcome(
+            consumer_name, event_type, outcome.value, time.perf_counter() - started
+        )
+        return outcome
+
+    def _process(self, d: Delivery) -> tuple[Outcome, str, str]:
+        if d.queue == POISON_QUEUE:
+            return self._from_poison_queue(d)
+        consumer = self.consumers.get(d.queue)
+        name = consumer.name if consumer else d.queue.removeprefix("hub.")
+        attempt = _int(d.headers.get(ATTEMPT), 1)
+        peek_type = _peek(d.body).get("type") or "?"
+        redelivered = d.delivery_count > 1
+        try:
+            if redelivered:
+                started = self._count_start(name, d)
+                if started > self.delivery_limit:
+                    raise PermanentError(
+                        f"handling started {started} times after redelivery without being "
+                        "settled: the worker died handling it (poison message)"
+                    )
+            if consumer is None:
+                raise PermanentError(f"no consumer reads queue {d.queue!r}")
+            event = decode(d.body)
+            handler = consumer.handlers.get(event.type)
+            if handler is None:
+                raise PermanentError(
+                    f"consumer {consumer.name!r} has no handler for {event.type!r}"
+                )
+            with self.uow.handling(consumer.name, event) as uow:
+                handler(event, uow)
+            self.on_commit()
+            _log(logging.DEBUG, "handled", name, event)
+            if redelivered:
+                self._forget_starts(name, d)
+            return Outcome.HANDLED, event.type, name
+        except Duplicate:
+            log.debug("duplicate skipped by %s: %s", name, d.message_id)
+            return Outcome.DUPLICATE, peek_type, name
+        except Exception as error:
+            if _is_store_outage(error):
+                log.warning("store unreachable while %s handled %s: %s", name, d.message_id, error)
+                return Outcome.RETURNED, peek_type, name
+            try:
+                outcome = self._settle_failure(d, name, attempt, consumer, error)
+                if redelivered:
+                    self._forget_starts(name, d)
+            except OperationalError as e:
+                log.warning("store unreachable recording the failure of %s: %s", d.message_id, e)
+                return Outcome.RETURNED, peek_type, name
+            return outcome, peek_type, name
+
+    def _settle_failure(
+        self, d: Delivery, name: str, attempt: int, consumer: Consumer | None, error: Exception
+    ) -> Outcome:
+        policy = (consumer.retry if consumer else None) or self.default_retry
+        permanent = isinstance(error, PermanentError)
+        if permanent or policy.gives_up_after(attempt):
+            self._dead_letter(d, name, attempt, error)
+            log.warning(
+                "dead-lettered %s for %s after %d attempt(s): %s: %s",
+                d.message_id,
+                name,
+                attempt,
+                type(error).__name__,
+                error,
+            )
+            return Outcome.DEAD
+        delay = policy.delay(attempt)
+        self._schedule_retry(d, attempt, delay, error)
+        log.info(
+            "retrying %s for %s in %.1fs (attempt %d failed: %s: %s)",
+            d.message_id,
+            name,
+            delay,
+            attempt,
+            type(error).__name__,
+            error,
+        )
+        return Outcome.RETRY
+
+    @_commit_retry
+    def _count_start(self, consumer: str, d: Delivery) -> int:
+        """Record that handling of a redelivered message starts; return how many times it has
+        (committed first, so a worker that dies next still leaves the count behind)."""
+        key = _message_key(d)
+        now = self.uow.clock.now()
+        with self.uow.sessions.begin() as session:
+            row = session.get(HandlingAttempt, (consumer, key), with_for_update=True)
+            if row is None:
+                row = HandlingAttempt(
+                    consumer=consumer, message_key=key, started=0, last_started_at=now
+                )
+                session.add(row)
+            row.started += 1
+            row.last_started_at = now
+            return row.started
+
+    def _forget_starts(self, consumer: str, d: Delivery) -> None:
+        try:
+            with self.uow.sessions.begin() as session:
+                session.execute(
+                    delete(HandlingAttempt).where(
+                        HandlingAttempt.consumer == consumer,
+                        HandlingAttempt.message_key == _message_key(d),
+                    )
+                )
+        except OperationalError:
+            pass  # a stale count only matters if the message comes back, and it is settled
+
+    @_commit_retry
+    def _schedule_retry(self, d: Delivery, attempt: int, delay: float, error: Exception) -> None:
+        now = self.uow.clock.now()
+        headers = _clean(d.headers)
+        headers[ATTEMPT] = attempt + 1
+        headers.setdefault(FIRST_FAILURE, now.isoformat())
+        headers[LAST_ERROR] = f"{type(error).__name__}: {error}"[:500]
+        meta = _peek(d.body)
+        with self.uow.sessions.begin() as session:
+            session.add(
+                OutboxMessage(
+                    kind="retry",
+                    event_id=d.message_id or meta.get("id") or "?",
+                    event_type=meta.get("type") or "?",
+                    exchange=DIRECT,
+                    routing_key=d.queue,
+                    subject=meta.get("subject"),
+                    headers=headers,
+                    body=d.body,
+                    correlation_id=meta.get("correlationid") or meta.get("id"),
+                    causation_id=meta.get("causationid"),
+                    created_at=now,
+                    available_at=now + timedelta(seconds=delay),
+                )
+            )
+        self.on_commit()
+
+    @_commit_retry
+    def _dead_letter(self, d: Delivery, name: str, attempt: int, error: Exception) -> None:
+        now = self.uow.clock.now()
+        first = _parse_time(d.headers.get(FIRST_FAILURE)) or now
+        meta = _peek(d.body)
+        tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        with self.uow.sessions.begin() as session:
+            session.add(
+                DeadLetter(
+                    consumer=name,
+                    queue=d.queue,
+                    event_id=d.message_id or meta.get("id"),
+                    event_type=meta.get("type"),
+                    correlation_id=meta.get("correlationid") or meta.get("id"),
+                    body=d.body,
+                    headers=_clean(d.headers, keep_attempts=True),
+                    error_type=type(error).__name__,
+                    error_message=str(error) or repr(error),
+                    traceback=tb,
+                    attempts=attempt,
+                    first_failed_at=first,
+                    last_failed_at=now,
+                )
+            )
+
+    def _from_poison_queue(self, d: Delivery) -> tuple[Outcome, str, str]:
+        """RabbitMQ dead-lettered a message past the queue's delivery limit."""
+        origin = str(d.headers.get("x-first-death-queue") or "hub.unknown")
+        name = origin.removeprefix("hub.")
+        error = PermanentError(
+            f"RabbitMQ's delivery limit on {origin} was exceeded: the worker died handling it"
+        )
+        original = Delivery(
+            origin,
+            d.routing_key,
+            d.body,
+            d.headers,
+            d.message_id,
+            d.delivery_count,
+            d.ack,
+            d.requeue,
+        )
+        try:
+            self._dead_letter(original, name, _int(d.headers.get(ATTEMPT), 1), error)
+        except OperationalError:
+            return Outcome.RETURNED, "?", name
+        return Outcome.DEAD, _peek(d.body).get("type") or "?", name
+
+
+def _message_key(d: Delivery) -> str:
+    if d.message_id:
+        return f"{d.message_id}:{_int(d.headers.get(ATTEMPT), 1)}"
+    return "sha256:" + hashlib.sha256(d.body).hexdigest()
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _peek(body: bytes) -> dict[str, Any]:
+    """Best-effort attributes of a message that may not be valid, for operators' views."""
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    if not isinstance(obj, dict):
+        return {}
+    return {
+        k: v
+        for k, v in obj.items()
+        if k in ("id", "type", "subject", "correlationid", "causationid") and isinstance(v, str)
+    }
+
+
+def _clean(headers: Mapping[str, Any], keep_attempts: bool = False) -> dict[str, Any]:
+    out = {k: _jsonable(v) for k, v in headers.items() if k not in _BROKER_HEADERS}
+    if not keep_attempts:
+        out.pop(ATTEMPT, None)
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def _log(level: int, what: str, consumer: str, event: CloudEvent) -> None:
+    log.log(
+        level,
+        "%s %s by %s",
+        what,
+        event.type,
+        consumer,
+        extra={"event_id": event.id, "correlation_id": event.chain, "consumer": consumer},
+    )

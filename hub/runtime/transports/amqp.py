@@ -1,0 +1,279 @@
+"""RabbitMQ through kombu: durable topic exchange, quorum queues with a delivery limit,
+publisher confirms, and reconnection by itself."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from kombu import Connection, Consumer, Exchange, Producer, Queue, binding
+from kombu.message import Message
+from tenacity import Retrying, retry_if_not_exception_type, stop_after_delay, wait_exponential
+
+from hub.errors import TransientError
+from hub.runtime.transport import (
+    EVENTS_EXCHANGE,
+    POISON_QUEUE,
+    Delivery,
+    Outgoing,
+    QueueStats,
+    Unroutable,
+)
+from schemas import CONTENT_TYPE
+
+log = logging.getLogger(__name__)
+POISON_EXCHANGE = "hub.poison"
+events_exchange = Exchange(EVENTS_EXCHANGE, type="topic", durable=True)
+poison_exchange = Exchange(POISON_EXCHANGE, type="fanout", durable=True)
+
+
+#: Deliveries after which RabbitMQ itself dead-letters a message to ``hub.poison``. The runtime
+#: sets a poison message aside much earlier (``HUB_DELIVERY_LIMIT``); this is the last line of
+#: defence. It is a constant because a queue's arguments cannot change once it is declared.
+BROKER_DELIVERY_LIMIT = 50
+
+
+class AmqpTransport:
+    def __init__(
+        self, url: str, *, delivery_limit: int = BROKER_DELIVERY_LIMIT, reconnect_for: float = 60.0
+    ) -> None:
+        self.url = url
+        self.delivery_limit = delivery_limit
+        self.reconnect_for = reconnect_for
+        self._pub_lock = threading.Lock()
+        self._pub_conn: Connection | None = None
+        self._pub_producer: Producer | None = None
+        self._returned: list[str] = []
+        self._connection_errors: tuple[type[BaseException], ...] = ()
+
+    def _connect(self) -> Connection:
+        conn = Connection(
+            self.url, heartbeat=20, connect_timeout=5, transport_options={"confirm_publish": True}
+        )
+        conn.ensure_connection(max_retries=1)
+        self._connection_errors = (
+            *conn.connection_errors,
+            *conn.channel_errors,
+            OSError,
+            socket.timeout,
+        )
+        return conn
+
+    def _retrying(self) -> Retrying:
+        return Retrying(
+            retry=retry_if_not_exception_type(Unroutable),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            stop=stop_after_delay(self.reconnect_for),
+            reraise=True,
+        )
+
+    def queue(self, name: str, patterns: Sequence[str]) -> Queue:
+        arguments: dict[str, Any] = {"x-queue-type": "quorum"}
+        if name != POISON_QUEUE:
+            arguments["x-delivery-limit"] = self.delivery_limit
+            arguments["x-dead-letter-exchange"] = POISON_EXCHANGE
+        return Queue(
+            name,
+            bindings=[binding(events_exchange, routing_key=p) for p in patterns],
+            durable=True,
+            queue_arguments=arguments,
+        )
+
+    def setup(self, bindings: Mapping[str, Sequence[str]]) -> None:
+        try:
+            for attempt in self._retrying():
+                with attempt, self._connect() as conn:
+                    channel = conn.channel()
+                    events_exchange(channel).declare()
+                    poison_exchange(channel).declare()
+                    Queue(
+                        POISON_QUEUE,
+                        exchange=poison_exchange,
+                        durable=True,
+                        queue_arguments={"x-queue-type": "quorum"},
+                    )(channel).declare()
+                    for name, patterns in bindings.items():
+                        self.queue(name, patterns)(channel).declare()
+        except Exception as e:
+            raise TransientError(f"RabbitMQ unavailable: {e}") from None
+
+    def declare_queue(self, queue: str, patterns: Sequence[str]) -> None:
+        self.setup({queue: patterns})
+
+    # --- publish -------------------------------------------------------------------------
+
+    def publish(self, messages: Sequence[Outgoing], *, mandatory: bool = False) -> None:
+        with self._pub_lock:
+            try:
+                for attempt in self._retrying():
+                    with attempt:
+                        self._publish_all(messages, mandatory)
+            except Unroutable:
+                raise
+            except Exception as e:
+                self._drop_publisher()
+                raise TransientError(f"RabbitMQ publish failed: {e}") from None
+
+    def _publish_all(self, messages: Sequence[Outgoing], mandatory: bool) -> None:
+        try:
+            producer = self._producer()
+            for m in messages:
+                self._returned.clear()
+                producer.publish(
+                    m.body,
+                    exchange=m.exchange,
+                    routing_key=m.routing_key,
+                    message_id=m.message_id,
+                    headers=dict(m.headers),
+                    content_type=CONTENT_TYPE,
+                    content_encoding="utf-8",
+                    delivery_mode=2,
+                    mandatory=mandatory,
+                    retry=False,
+                )
+                if self._returned:
+                    raise Unroutable(f"no queue is bound to {m.routing_key!r}")
+        except Unroutable:
+            raise
+        except Exception:
+            self._drop_publisher()
+            raise
+
+    def _producer(self) -> Producer:
+        if self._pub_producer is None:
+            self._pub_conn = self._connect()
+            self._pub_producer = Producer(self._pub_conn.channel(), on_return=self._on_return)
+        return self._pub_producer
+
+    def _on_return(
+        self, exception: Exception, exchange: str, routing_key: str, message: Any
+    ) -> None:
+        self._returned.append(routing_key)
+
+    def _drop_publisher(self) -> None:
+        conn, self._pub_conn, self._pub_producer = self._pub_conn, None, None
+        if conn is not None:
+            try:
+                conn.release()
+            except Exception:  # the connection is already broken
+                pass
+
+    # --- consume -------------------------------------------------------------------------
+
+    def consume(
+        self,
+        queues: Sequence[str],
+        on_message: Callable[[Delivery], object],
+        *,
+        prefetch: int,
+        stop: threading.Event,
+    ) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                with self._connect() as conn:
+                    backoff = 0.2
+                    self._consume_on(conn, queues, on_message, prefetch, stop)
+            except Exception as e:  # kombu's and the socket's errors alike
+                if stop.is_set():
+                    break
+                log.warning("RabbitMQ connection lost (%s); reconnecting in %.1fs", e, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _consume_on(
+        self,
+        conn: Connection,
+        queues: Sequence[str],
+        on_message: Callable[[Delivery], object],
+        prefetch: int,
+        stop: threading.Event,
+    ) -> None:
+        channel = conn.channel()
+
+        def deliver_from(queue: str) -> Callable[[Message], None]:
+            def deliver(message: Message) -> None:
+                headers = dict(message.headers or {})
+                on_message(
+                    Delivery(
+                        queue=queue,
+                        routing_key=message.delivery_info.get("routing_key", ""),
+                        body=_raw(message.body),
+                        headers=headers,
+                        message_id=message.properties.get("message_id"),
+                        delivery_count=int(headers.get("x-delivery-count") or 0) + 1,
+                        ack=message.ack,
+                        requeue=message.requeue,
+                    )
+                )
+
+            return deliver
+
+        channel.basic_qos(0, prefetch, False)
+        consumers = [
+            Consumer(
+                channel,
+                queues=[Queue(q, no_declare=True)],
+                on_message=deliver_from(q),
+                auto_declare=False,
+            )
+            for q in queues
+        ]
+        for consumer in consumers:
+            consumer.consume()
+        last_beat = time.monotonic()
+        while not stop.is_set():
+            try:
+                conn.drain_events(timeout=0.5)
+            except TimeoutError:
+                pass
+            if time.monotonic() - last_beat > 5:
+                conn.heartbeat_check()
+                last_beat = time.monotonic()
+        try:
+            for consumer in consumers:
+                consumer.cancel()
+            channel.close()  # unacknowledged prefetched messages return to their queues
+        except Exception:
+            pass
+
+    # --- operator views ------------------------------------------------------------------
+
+    def stats(self, queues: Sequence[str]) -> list[QueueStats]:
+        out = []
+        try:
+            with self._connect() as conn:
+                for q in queues:
+                    channel = conn.channel()
+                    try:
+                        _, depth, consumers = channel.queue_declare(q, passive=True)
+                        out.append(QueueStats(q, depth, consumers))
+                    except conn.channel_errors:
+                        out.append(QueueStats(q, 0, 0))
+                    finally:
+                        try:
+                            channel.close()
+                        except Exception:
+                            pass
+        except Exception as e:
+            raise TransientError(f"RabbitMQ unavailable: {e}") from None
+        return out
+
+    def ping(self) -> None:
+        try:
+            with self._connect():
+                pass
+        except Exception as e:
+            raise TransientError(f"RabbitMQ unavailable: {e}") from None
+
+    def close(self) -> None:
+        with self._pub_lock:
+            self._drop_publisher()
+
+
+def _raw(body: bytes | str) -> bytes:
+    return body.encode("utf-8") if isinstance(body, str) else bytes(body)

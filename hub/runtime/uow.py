@@ -1,0 +1,178 @@
+"""The unit of work: the inbox row, the handler's effects and its outbound events, one transaction.
+
+A handler receives a ``UnitOfWork``; it loads and saves through ``uow.session`` and records
+outbound events with ``uow.emit``. Nothing is published here: the outbox relay publishes the
+rows after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.clock import Clock, SystemClock
+from hub.store.db import session_factory
+from hub.store.models import InboxEntry, OutboxMessage
+from schemas import CloudEvent, model_for
+
+EVENTS_EXCHANGE = "hub.events"
+HUB_SOURCE = "urn:hub"
+_ID_NAMESPACE = uuid.UUID("6f1c7a52-3f0e-4c55-9a53-2d1f0b7e9c41")
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What a unit of work acts on behalf of: an inbound event or a person's action.
+
+    ``id`` seeds the ids of the outbound events, so the same cause always yields the same ids.
+    """
+
+    id: str
+    correlation_id: str
+    tenant_id: str = "default"
+    traceparent: str | None = None
+
+    @classmethod
+    def of(cls, event: CloudEvent) -> Cause:
+        return cls(event.id, event.chain, event.tenantid, event.traceparent)
+
+    @classmethod
+    def action(cls, action_id: str | None = None, correlation_id: str | None = None) -> Cause:
+        """A person's action (CLI, HTTP). Give ``action_id`` (an idempotency key) to make
+        retries of the same action produce the same event ids."""
+        aid = action_id or str(uuid.uuid4())
+        return cls(aid, correlation_id or aid)
+
+
+def derived_event_id(cause_id: str, event_type: str, subject: str, n: int = 0) -> str:
+    """A deterministic id for the ``n``-th event of ``event_type`` about ``subject`` caused by
+    ``cause_id``: a re-publish after a crash carries the same id."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{cause_id}\x1f{event_type}\x1f{subject}\x1f{n}"))
+
+
+class Duplicate(Exception):
+    """The (consumer, idempotency key) is already in the inbox."""
+
+
+@dataclass
+class UnitOfWork:
+    session: Session
+    cause: Cause
+    clock: Clock = field(default_factory=SystemClock)
+    emitted: list[CloudEvent] = field(default_factory=list)
+    _counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def emit(
+        self,
+        event_type: str,
+        subject: str,
+        data: BaseModel | dict[str, Any],
+        *,
+        extensions: dict[str, Any] | None = None,
+    ) -> CloudEvent:
+        """Record an outbound event; it is published after the transaction commits.
+
+        ``data`` is validated against the event type's schema (raises ``pydantic.ValidationError``
+        when the hub itself would break the contract).
+        """
+        payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+        n = self._counts[(event_type, subject)]
+        self._counts[(event_type, subject)] += 1
+        event_id = derived_event_id(self.cause.id, event_type, subject, n)
+        attrs: dict[str, Any] = {
+            "id": event_id,
+            "source": HUB_SOURCE,
+            "type": event_type,
+            "time": self.now(),
+            "subject": subject,
+            "data": payload,
+            "tenantid": self.cause.tenant_id,
+            "correlationid": self.cause.correlation_id,
+            "causationid": self.cause.id,
+            "idempotencykey": event_id,
+            **(extensions or {}),
+        }
+        if self.cause.traceparent:
+            attrs.setdefault("traceparent", self.cause.traceparent)
+        event = model_for(event_type).model_validate(attrs)
+        now = self.now()
+        self.session.add(
+            OutboxMessage(
+                kind="event",
+                event_id=event.id,
+                event_type=event_type,
+                exchange=EVENTS_EXCHANGE,
+                routing_key=event_type,
+                subject=subject,
+                headers={},
+                body=event.to_json(),
+                correlation_id=event.correlationid,
+                causation_id=event.causationid,
+                created_at=now,
+                available_at=now,
+            )
+        )
+        self.emitted.append(event)
+        return event
+
+
+class UnitOfWorkFactory:
+    """Opens units of work on one database; ``claim`` makes one the single handling of an event."""
+
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.sessions: sessionmaker[Session] = session_factory(engine)
+        self.clock: Clock = clock or SystemClock()
+        self.on_commit: Callable[[], None] = lambda: None  # e.g. wake the outbox relay
+
+    @contextmanager
+    def __call__(self, cause: Cause) -> Iterator[UnitOfWork]:
+        """A unit of work that commits when the block ends and rolls back if it raises."""
+        with self.sessions() as session, session.begin():
+            yield UnitOfWork(session, cause, self.clock)
+        self.on_commit()
+
+    @contextmanager
+    def handling(self, consumer: str, event: CloudEvent) -> Iterator[UnitOfWork]:
+        """A unit of work for ``consumer`` handling ``event``: the inbox row is written first.
+
+        Raises ``Duplicate`` (and writes nothing) when the consumer already handled an event with
+        the same idempotency key.
+        """
+        session = self.sessions()
+        try:
+            session.begin()
+            session.add(
+                InboxEntry(
+                    consumer=consumer,
+                    idempotency_key=event.key,
+                    event_id=event.id,
+                    event_type=event.type,
+                    correlation_id=event.chain,
+                    handled_at=self.clock.now(),
+                )
+            )
+            try:
+                session.flush()
+            except IntegrityError:
+                raise Duplicate(f"{consumer} already handled {event.key}") from None
+            yield UnitOfWork(session, Cause.of(event), self.clock)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()

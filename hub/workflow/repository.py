@@ -1,0 +1,277 @@
+"""Loading and saving workflow state through a SQLAlchemy session (one unit of work).
+
+``TicketRepository.save`` is optimistic: it updates the ticket row only if its ``version`` is
+still the one loaded, else raises ``Conflict``; it appends the ticket's new stage history and
+comments and keeps the deadline timers in step with the stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from hub.workflow.config import OverdueAction, WorkflowConfig
+from hub.workflow.errors import Conflict, NoConfiguration, TicketNotFound
+from hub.workflow.permissions import Holder
+from hub.workflow.tables import (
+    AttachmentRow,
+    CommentRow,
+    ConfigVersionRow,
+    StageHistoryRow,
+    TicketRow,
+    TimerRow,
+)
+from hub.workflow.tickets import Ticket
+
+
+def digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _parsed(body_digest: str, body_json: str) -> WorkflowConfig:
+    return WorkflowConfig.model_validate(json.loads(body_json))
+
+
+class ConfigVersions:
+    """Applied configurations, numbered 1, 2, ...; each is immutable once applied."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def apply(self, config: WorkflowConfig, *, source: str, now: datetime) -> tuple[int, bool]:
+        """Store ``config`` as a new version unless it equals the newest one.
+
+        Returns ``(version, created)``.
+        """
+        body = config.to_json()
+        body_digest = digest(body)
+        newest = self.session.scalars(
+            select(ConfigVersionRow).order_by(ConfigVersionRow.version.desc()).limit(1)
+        ).first()
+        if newest is not None and newest.digest == body_digest:
+            return newest.version, False
+        version = (newest.version if newest else 0) + 1
+        self.session.add(
+            ConfigVersionRow(
+                version=version, digest=body_digest, source=source[:1000], body=body, applied_at=now
+            )
+        )
+        self.session.flush()
+        return version, True
+
+    def get(self, version: int) -> WorkflowConfig:
+        row = self.session.get(ConfigVersionRow, version)
+        if row is None:
+            raise NoConfiguration(f"workflow configuration version {version} is not in the store")
+        return _parsed(row.digest, json.dumps(row.body, sort_keys=True))
+
+    def current(self) -> tuple[int, WorkflowConfig]:
+        """The newest applied version; raises ``NoConfiguration`` when none was applied."""
+        newest = self.session.scalar(select(func.max(ConfigVersionRow.version)))
+        if newest is None:
+            raise NoConfiguration("no workflow configuration applied: run `hub config apply PATH`")
+        return newest, self.get(newest)
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    ticket_type: str | None = None
+    stage: str | None = None
+    status: str | None = None
+    holder: str | None = None  # "kind:id", "kind" or a bare id
+    customer_id: str | None = None
+    limit: int = 200
+
+
+class TicketRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.configs = ConfigVersions(session)
+
+    def add(self, ticket: Ticket, now: datetime) -> None:
+        """Insert a new ticket (version 0 in memory, 1 once stored)."""
+        row = TicketRow(id=ticket.id, version=1, opened_at=ticket.opened_at, updated_at=now)
+        self._copy(ticket, row)
+        self.session.add(row)
+        self.session.flush()
+        ticket.version = 1
+        self.write_changes(ticket, now)
+
+    def get(self, ticket_id: str, *, for_update: bool = False) -> Ticket:
+        query = select(TicketRow).where(TicketRow.id == ticket_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.scalars(query).first()
+        if row is None:
+            raise TicketNotFound(f"no ticket {ticket_id!r}")
+        return self._ticket(row)
+
+    def find_by_origin(self, origin_type: str, origin_id: str) -> list[Ticket]:
+        """Tickets opened for ``(origin_type, origin_id)``, oldest first."""
+        rows = self.session.scalars(
+            select(TicketRow)
+            .where(TicketRow.origin_type == origin_type, TicketRow.origin_id == origin_id)
+            .order_by(TicketRow.opened_at, TicketRow.id)
+        )
+        return [self._ticket(r) for r in rows]
+
+    def search(self, where: TicketFilter) -> list[Ticket]:
+        query = (
+            select(TicketRow).order_by(TicketRow.opened_at.desc(), TicketRow.id).limit(where.limit)
+        )
+        if where.ticket_type:
+            query = query.where(TicketRow.ticket_type == where.ticket_type)
+        if where.stage:
+            query = query.where(TicketRow.stage == where.stage)
+        if where.status:
+            query = query.where(TicketRow.status == where.status)
+        if where.customer_id:
+            query = query.where(TicketRow.customer_id == where.customer_id)
+        if where.holder:
+            kind, sep, hid = where.holder.partition(":")
+            if sep:
+                query = query.where(TicketRow.holder_kind == kind, TicketRow.holder_id == hid)
+            elif kind in {"attendant", "group", "customer"}:
+                query = query.where(TicketRow.holder_kind == kind)
+            else:
+                query = query.where(TicketRow.holder_id == kind)
+        return [self._ticket(r) for r in self.session.scalars(query)]
+
+    def save(self, ticket: Ticket, now: datetime) -> None:
+        """Store the ticket's changes; raises ``Conflict`` if someone saved it meanwhile."""
+        values: dict[str, Any] = {"version": ticket.version + 1, "updated_at": now}
+        values.update(self._columns(ticket))
+        result = self.session.execute(
+            update(TicketRow)
+            .where(TicketRow.id == ticket.id, TicketRow.version == ticket.version)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"ticket {ticket.id} was changed by someone else; reload and retry")
+        ticket.version += 1
+        self.write_changes(ticket, now)
+
+    def history(self, ticket_id: str) -> list[StageHistoryRow]:
+        return list(
+            self.session.scalars(
+                select(StageHistoryRow)
+                .where(StageHistoryRow.ticket_id == ticket_id)
+                .order_by(StageHistoryRow.id)
+            )
+        )
+
+    def comments(self, ticket_id: str) -> list[CommentRow]:
+        return list(
+            self.session.scalars(
+                select(CommentRow).where(CommentRow.ticket_id == ticket_id).order_by(CommentRow.id)
+            )
+        )
+
+    def attachments(self, ticket_id: str) -> list[AttachmentRow]:
+        return list(
+            self.session.scalars(
+                select(AttachmentRow)
+                .where(AttachmentRow.ticket_id == ticket_id)
+                .order_by(AttachmentRow.id)
+            )
+        )
+
+    # --- internals --------------------------------------------------------------------
+
+    @staticmethod
+    def _columns(ticket: Ticket) -> dict[str, Any]:
+        return {
+            "config_version": ticket.config_version,
+            "ticket_type": ticket.type_id,
+            "stage": ticket.stage,
+            "status": ticket.status,
+            "holder_kind": ticket.holder.kind,
+            "holder_id": ticket.holder.id,
+            "parameters": dict(ticket.parameters),
+            "customer_id": ticket.customer_id,
+            "company": ticket.company,
+            "branch": ticket.branch,
+            "origin_type": ticket.origin_type,
+            "origin_id": ticket.origin_id,
+            "due_at": ticket.due_at,
+        }
+
+    def _copy(self, ticket: Ticket, row: TicketRow) -> None:
+        for name, value in self._columns(ticket).items():
+            setattr(row, name, value)
+
+    def _ticket(self, row: TicketRow) -> Ticket:
+        return Ticket(
+            id=row.id,
+            config=self.configs.get(row.config_version),
+            config_version=row.config_version,
+            type_id=row.ticket_type,
+            stage=row.stage,
+            holder=Holder(row.holder_kind, row.holder_id),  # type: ignore[arg-type]
+            parameters=dict(row.parameters),
+            opened_at=row.opened_at,
+            status=row.status,  # type: ignore[arg-type]
+            customer_id=row.customer_id,
+            company=row.company,
+            branch=row.branch,
+            origin_type=row.origin_type,
+            origin_id=row.origin_id,
+            due_at=row.due_at,
+            version=row.version,
+        )
+
+    def write_changes(self, ticket: Ticket, now: datetime) -> None:
+        entered = False
+        for change in ticket.changes:
+            entered = entered or change.kind in {"open", "move", "cancel"}
+            self.session.add(
+                StageHistoryRow(
+                    ticket_id=ticket.id,
+                    kind=change.kind,
+                    from_stage=change.from_stage,
+                    to_stage=change.to_stage,
+                    reason=change.reason,
+                    by=change.by,
+                    at=change.at,
+                    holder_kind=change.holder.kind,
+                    holder_id=change.holder.id,
+                )
+            )
+        for comment in ticket.comments:
+            self.session.add(
+                CommentRow(ticket_id=ticket.id, by=comment.by, at=comment.at, text=comment.text)
+            )
+        if entered:
+            self.session.execute(
+                update(TimerRow)
+                .where(
+                    TimerRow.ticket_id == ticket.id,
+                    TimerRow.fired_at.is_(None),
+                    TimerRow.cancelled_at.is_(None),
+                )
+                .values(cancelled_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if ticket.due_at is not None and ticket.status == "open":
+                action = ticket.overdue_action or OverdueAction()
+                self.session.add(
+                    TimerRow(
+                        ticket_id=ticket.id,
+                        stage=ticket.stage,
+                        entry=ticket.version,
+                        due_at=ticket.due_at,
+                        action=action.model_dump(mode="json"),
+                    )
+                )
+        ticket.changes.clear()
+        ticket.comments.clear()
+        self.session.flush()

@@ -1,0 +1,355 @@
+"""Application functions of the workflow: each runs inside a ``UnitOfWork`` (one transaction)
+and records the outbound events of every state change with ``uow.emit``.
+
+Callers: the CLI, the web console and the consumers (``handle(event, uow)``), and the runtime,
+which calls ``fire_due_timers`` periodically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.runtime.uow import UnitOfWork
+from hub.store.models import InboxEntry
+from hub.workflow.attachments import AttachmentStore
+from hub.workflow.config import Deadline, OverdueAction, WorkflowConfig
+from hub.workflow.errors import WorkflowError
+from hub.workflow.parameters import OptionSources
+from hub.workflow.permissions import SYSTEM, Holder
+from hub.workflow.repository import ConfigVersions, TicketRepository
+from hub.workflow.tables import AttachmentRow
+from hub.workflow.tickets import Comment, Ticket
+
+log = logging.getLogger(__name__)
+ACTIONS_CONSUMER = "workflow.actions"
+_TICKET_NS = uuid.UUID("0b8f3c1e-5a4d-4e8b-9a51-7c2d6e1f3a90")
+
+
+def apply_config(uow: UnitOfWork, config: WorkflowConfig, *, source: str) -> tuple[int, bool]:
+    """Store ``config`` as the newest version (no new version when unchanged).
+
+    Returns ``(version, created)``. Open tickets keep the version they were opened with.
+    """
+    return ConfigVersions(uow.session).apply(config, source=source, now=uow.now())
+
+
+def current_config(uow: UnitOfWork) -> tuple[int, WorkflowConfig]:
+    """The newest applied configuration; raises ``NoConfiguration``."""
+    return ConfigVersions(uow.session).current()
+
+
+def record_events(uow: UnitOfWork, ticket: Ticket) -> None:
+    for event in ticket.events:
+        uow.emit(event.type, event.subject, event.data)
+    ticket.events.clear()
+
+
+def new_ticket_id(cause_id: str, type_id: str, origin_id: str | None) -> str:
+    """Deterministic per cause: re-running the same cause yields the same ticket id."""
+    return "T-" + uuid.uuid5(_TICKET_NS, f"{cause_id}\x1f{type_id}\x1f{origin_id}").hex[:12]
+
+
+def open_ticket(
+    uow: UnitOfWork,
+    type_id: str,
+    *,
+    by: str = SYSTEM,
+    parameters: Mapping[str, Any] | None = None,
+    customer_id: str | None = None,
+    company: str | None = None,
+    branch: str | None = None,
+    origin_type: str | None = None,
+    origin_id: str | None = None,
+    stage: str | None = None,
+    holder: Holder | None = None,
+    deadline: OverdueAction | None = None,
+    deadline_after: Any = None,
+    valid_on: date | None = None,
+    sources: OptionSources | None = None,
+) -> Ticket:
+    """Open a ticket of ``type_id`` under the newest configuration and emit
+    ``crm.ticket.created`` (plus the first stage's actions).
+
+    ``stage``/``holder`` override the type's default stage and assignment; ``deadline`` with
+    ``deadline_after`` (a timedelta) override the first stage's overdue rule. Raises
+    ``OutsideValidity``, ``InvalidParameters``, ``NoConfiguration`` or ``WorkflowError``.
+    """
+    version, config = current_config(uow)
+    now = uow.now()
+    ticket = Ticket.open(
+        config,
+        version,
+        type_id,
+        ticket_id=new_ticket_id(uow.cause.id, type_id, origin_id),
+        by=by,
+        now=now,
+        parameters=parameters,
+        customer_id=customer_id,
+        company=company,
+        branch=branch,
+        origin_type=origin_type,
+        origin_id=origin_id,
+        stage=stage,
+        holder=holder,
+        valid_on=valid_on,
+        sources=sources,
+    )
+    if deadline is not None and deadline_after is not None:
+        ticket.due_at = now + deadline_after
+        ticket.overdue_action = deadline
+    TicketRepository(uow.session).add(ticket, now)
+    record_events(uow, ticket)
+    log.info("opened %s (%s) at %s", ticket.id, type_id, ticket.stage)
+    return ticket
+
+
+def open_ticket_from_agreement_template(
+    uow: UnitOfWork,
+    template: str,
+    *,
+    parameters: Mapping[str, Any],
+    customer_id: str | None,
+    company: str | None,
+    branch: str | None,
+    origin_type: str = "finance.agreement.pending",
+    origin_id: str | None = None,
+) -> Ticket:
+    """Open the approval ticket an agreement template names: its ticket type, first stage,
+    attendant and approval deadline (escalate to the attendant's manager, or move to the
+    rejection stage with the deadline's reason). Raises ``WorkflowError`` for an unknown
+    template."""
+    _, config = current_config(uow)
+    tpl = config.agreement_template(template)
+    tt = config.ticket_type(tpl.ticket_type)
+    start = tpl.first_stage or tt.default_stage
+    overdue = overdue_for_deadline(config, tpl.ticket_type, start, tpl.approval_deadline)
+    return open_ticket(
+        uow,
+        tpl.ticket_type,
+        parameters=parameters,
+        customer_id=customer_id,
+        company=company,
+        branch=branch,
+        origin_type=origin_type,
+        origin_id=origin_id,
+        stage=start,
+        holder=Holder("attendant", tpl.attendant) if tpl.attendant else None,
+        deadline=overdue,
+        deadline_after=tpl.approval_deadline.after if tpl.approval_deadline else None,
+    )
+
+
+def overdue_for_deadline(
+    config: WorkflowConfig, type_id: str, start: str, deadline: Deadline | None
+) -> OverdueAction | None:
+    """The overdue action an agreement template's deadline means at stage ``start``."""
+    if deadline is None:
+        return None
+    if deadline.on_overdue == "escalate":
+        return OverdueAction(action="escalate")
+    tt = config.ticket_type(type_id)
+    target = next(f.to for f in tt.flows_from(start) if tt.stages[f.to].purpose == "rejection")
+    return OverdueAction(action="move", stage=target, reason=deadline.reason)
+
+
+def get_ticket(uow: UnitOfWork, ticket_id: str) -> Ticket:
+    """The ticket ``ticket_id``; raises ``TicketNotFound``."""
+    return TicketRepository(uow.session).get(ticket_id)
+
+
+def find_tickets_by_origin(uow: UnitOfWork, origin_type: str, origin_id: str) -> list[Ticket]:
+    """Tickets opened for an upstream business key (e.g. an agreement id), oldest first."""
+    return TicketRepository(uow.session).find_by_origin(origin_type, origin_id)
+
+
+def _already_done(uow: UnitOfWork, action_id: str | None) -> bool:
+    """Record ``action_id`` as done in this transaction; ``True`` if it was done before."""
+    if action_id is None:
+        return False
+    key = hashlib.sha256(action_id.encode()).hexdigest() if len(action_id) > 300 else action_id
+    found = uow.session.scalars(
+        select(InboxEntry).where(
+            InboxEntry.consumer == ACTIONS_CONSUMER, InboxEntry.idempotency_key == key
+        )
+    ).first()
+    if found is not None:
+        return True
+    uow.session.add(
+        InboxEntry(
+            consumer=ACTIONS_CONSUMER,
+            idempotency_key=key,
+            event_id=uow.cause.id,
+            event_type="workflow.action",
+            correlation_id=uow.cause.correlation_id,
+            handled_at=uow.now(),
+        )
+    )
+    return False
+
+
+def move_ticket(
+    uow: UnitOfWork,
+    ticket_id: str,
+    stage: str,
+    *,
+    reason: str | None,
+    by: str,
+    fields: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+    action_id: str | None = None,
+) -> Ticket:
+    """Move a ticket along its flow (``Ticket.move_to``) and emit ``crm.ticket.stage-changed``
+    plus the entered stage's actions.
+
+    ``expected_version``: refuse with ``Conflict`` unless the ticket is still at that version.
+    ``action_id``: an idempotency key; a repeated action returns the ticket without acting (open
+    the unit of work with ``Cause.action(action_id)`` so event ids repeat too). Two concurrent
+    moves: one wins, the other raises ``Conflict``.
+    """
+    repo = TicketRepository(uow.session)
+    ticket = repo.get(ticket_id)
+    if _already_done(uow, action_id):
+        return ticket
+    _check_version(ticket, expected_version)
+    now = uow.now()
+    ticket.move_to(stage, reason, by, now=now, fields=fields)
+    repo.save(ticket, now)
+    record_events(uow, ticket)
+    log.info("moved %s to %s by %s", ticket_id, stage, by)
+    return ticket
+
+
+def update_ticket_fields(
+    uow: UnitOfWork,
+    ticket_id: str,
+    values: Mapping[str, Any],
+    *,
+    by: str,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Write parameters under the current stage's field rules."""
+    repo = TicketRepository(uow.session)
+    ticket = repo.get(ticket_id)
+    _check_version(ticket, expected_version)
+    ticket.update_fields(values, by, now=uow.now())
+    repo.save(ticket, uow.now())
+    return ticket
+
+
+def cancel_ticket(
+    uow: UnitOfWork,
+    ticket_id: str,
+    *,
+    reason: str | None,
+    by: str,
+    expected_version: int | None = None,
+    action_id: str | None = None,
+) -> Ticket:
+    """Cancel an open ticket (reason mandatory) and emit ``crm.ticket.cancelled``."""
+    repo = TicketRepository(uow.session)
+    ticket = repo.get(ticket_id)
+    if _already_done(uow, action_id):
+        return ticket
+    _check_version(ticket, expected_version)
+    ticket.cancel(reason, by, now=uow.now())
+    repo.save(ticket, uow.now())
+    record_events(uow, ticket)
+    return ticket
+
+
+def comment_ticket(uow: UnitOfWork, ticket_id: str, text: str, *, by: str) -> Comment:
+    """Add to the ticket's discussion (writable while open; no version check: comments never
+    conflict with moves)."""
+    repo = TicketRepository(uow.session)
+    ticket = repo.get(ticket_id)
+    entry = ticket.comment(text, by, now=uow.now())
+    repo.write_changes(ticket, uow.now())
+    return entry
+
+
+def attach_file(
+    uow: UnitOfWork,
+    ticket_id: str,
+    filename: str,
+    content: bytes,
+    *,
+    by: str,
+    store: AttachmentStore,
+    content_type: str = "application/octet-stream",
+) -> AttachmentRow:
+    """Store ``content`` in ``store`` and its metadata on the ticket (open tickets only).
+
+    The bytes are content-addressed, so a rolled-back attempt leaves at most an unreferenced
+    file that a retry reuses.
+    """
+    ticket = TicketRepository(uow.session).get(ticket_id)
+    ticket.check_may_attach(by)
+    sha = hashlib.sha256(content).hexdigest()
+    key = f"{ticket_id}/{sha}"
+    store.put(key, content)
+    row = AttachmentRow(
+        ticket_id=ticket_id,
+        filename=filename[:400],
+        content_type=content_type,
+        size=len(content),
+        sha256=sha,
+        storage_key=key,
+        by=by,
+        at=uow.now(),
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    return row
+
+
+def _check_version(ticket: Ticket, expected: int | None) -> None:
+    from hub.workflow.errors import Conflict
+
+    if expected is not None and expected != ticket.version:
+        raise Conflict(
+            f"ticket {ticket.id} is at version {ticket.version}, not {expected}; reload and retry"
+        )
+
+
+__all__ = [
+    "WorkflowError",
+    "apply_config",
+    "attach_file",
+    "cancel_ticket",
+    "comment_ticket",
+    "current_config",
+    "find_tickets_by_origin",
+    "get_ticket",
+    "move_ticket",
+    "open_ticket",
+    "open_ticket_from_agreement_template",
+    "update_ticket_fields",
+]
+
+
+def apply_config_file(uow: UnitOfWork, path: Any = None) -> tuple[int, bool]:
+    """Load, check and apply the configuration at ``path`` (default: the demo configuration);
+    idempotent, so ``hub run`` may call it at every start. Raises ``ConfigurationError``."""
+    from pathlib import Path
+
+    from hub.workflow.loader import DEMO_CONFIG, load
+
+    source = Path(path) if path is not None else DEMO_CONFIG
+    return apply_config(uow, load(source), source=str(source.resolve()))
+
+
+def ensure_config(uow: UnitOfWork, path: Any = None) -> int:
+    """The newest configuration version, applying ``path`` (default: the demo) if none is."""
+    from hub.workflow.errors import NoConfiguration
+
+    try:
+        return current_config(uow)[0]
+    except NoConfiguration:
+        return apply_config_file(uow, path)[0]

@@ -1,0 +1,116 @@
+"""The workflow's tables on the store's ``Base``: configuration versions, tickets, stage
+history, discussion, attachments and deadline timers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.store.models import Base, BigId
+
+
+class ConfigVersionRow(Base):
+    """One applied workflow configuration; tickets keep the version they were opened with."""
+
+    __tablename__ = "workflow_config_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(1000))
+    body: Mapped[dict[str, Any]]
+    applied_at: Mapped[datetime]
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    config_version: Mapped[int] = mapped_column(
+        ForeignKey("workflow_config_versions.version"), index=True
+    )
+    ticket_type: Mapped[str] = mapped_column(String(200), index=True)
+    stage: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    holder_kind: Mapped[str] = mapped_column(String(20))
+    holder_id: Mapped[str | None] = mapped_column(String(200))
+    parameters: Mapped[dict[str, Any]]
+    customer_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    company: Mapped[str | None] = mapped_column(String(50))
+    branch: Mapped[str | None] = mapped_column(String(50))
+    origin_type: Mapped[str | None] = mapped_column(String(200))
+    origin_id: Mapped[str | None] = mapped_column(String(200))
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_tickets_holder", "holder_kind", "holder_id"),
+        Index("ix_tickets_origin", "origin_type", "origin_id"),
+    )
+
+
+class StageHistoryRow(Base):
+    __tablename__ = "ticket_stage_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # open | move | transfer | cancel
+    from_stage: Mapped[str | None] = mapped_column(String(200))
+    to_stage: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    holder_kind: Mapped[str] = mapped_column(String(20))
+    holder_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class CommentRow(Base):
+    __tablename__ = "ticket_comments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+
+
+class AttachmentRow(Base):
+    """An attachment's metadata; the bytes live in the attachment store under ``storage_key``."""
+
+    __tablename__ = "ticket_attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(400))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(400))
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+
+
+class TimerRow(Base):
+    """A stage deadline: fires ``action`` once at ``due_at`` unless the ticket left the stage
+    entry it belongs to (then ``cancelled_at`` is set)."""
+
+    __tablename__ = "ticket_timers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(200))
+    entry: Mapped[int] = mapped_column(Integer, doc="The ticket version that entered the stage.")
+    due_at: Mapped[datetime]
+    action: Mapped[dict[str, Any]]
+    fired_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "entry", name="uq_ticket_timers_entry"),
+        Index("ix_ticket_timers_due", "fired_at", "cancelled_at", "due_at"),
+    )

@@ -1,0 +1,164 @@
+"""``hub run`` as a process: killed mid-stream, stopped gracefully, fed a poison message."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.runtime.transports import transport_for
+from hub.store.db import make_engine, upgrade
+from tests.support.harness import DOWNSTREAM, create_ledger_tables, item_event, outgoing, wait_until
+from tests.support.ledger import ledger
+from tests.support.process import drain_ids, hub_env, run_cli, start_hub, stop
+
+CONSUMER = "tests.support.ledger:consumer"
+
+
+def _prepare(process_tier: dict[str, str]) -> None:
+    upgrade(process_tier["database_url"])
+    create_ledger_tables(process_tier["database_url"])
+    transport = transport_for(process_tier["broker_url"])
+    from tests.support.ledger import consumer
+
+    transport.setup({consumer.queue: consumer.event_types, DOWNSTREAM: ["crm.ticket.cancelled"]})
+    transport.close()
+
+
+def _effects(database_url: str) -> Counter[str]:
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(ledger.c.item)).scalars().all()
+    engine.dispose()
+    return Counter(rows)
+
+
+@pytest.mark.timeout(180)
+def test_sigkill_mid_stream_then_restart_loses_nothing_and_duplicates_nothing(
+    process_tier: dict[str, str], tmp_path: Path
+) -> None:
+    _prepare(process_tier)
+    env = hub_env(process_tier, HUB_CONSUMERS=CONSUMER)
+    log = tmp_path / "hub.log"
+    n = 400
+    transport = transport_for(process_tier["broker_url"])
+    transport.publish([outgoing(item_event(f"K-{i}")) for i in range(n)])
+    transport.close()
+
+    proc = start_hub(env, log)
+    wait_until(
+        lambda: sum(_effects(process_tier["database_url"]).values()) >= 60,
+        timeout=60,
+        what="the hub to handle some events",
+    )
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    killed_at = sum(_effects(process_tier["database_url"]).values())
+    assert killed_at < n, "the hub finished before it was killed; the test proves nothing"
+
+    proc = start_hub(env, log)
+    try:
+        wait_until(
+            lambda: sum(_effects(process_tier["database_url"]).values()) >= n,
+            timeout=90,
+            what="every event handled after the restart",
+        )
+        time.sleep(0.5)
+        effects = _effects(process_tier["database_url"])
+        assert set(effects) == {f"K-{i}" for i in range(n)}
+        assert max(effects.values()) == 1, "an event had two effects"
+        wait_until(
+            lambda: _outbox_unsent(process_tier["database_url"]) == 0,
+            timeout=30,
+            what="the outbox to drain",
+        )
+    finally:
+        assert stop(proc) == 0, log.read_text()[-3000:]
+    ids = drain_ids(process_tier["broker_url"], DOWNSTREAM)
+    assert len(set(ids)) == n, "an outbound event is missing"
+
+
+def _outbox_unsent(database_url: str) -> int:
+    from hub.store.models import OutboxMessage
+
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        count = conn.execute(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+@pytest.mark.timeout(180)
+def test_a_poison_message_that_kills_the_worker_ends_in_the_dead_letter_store(
+    process_tier: dict[str, str], tmp_path: Path
+) -> None:
+    _prepare(process_tier)
+    env = hub_env(process_tier, HUB_CONSUMERS=CONSUMER, HUB_DELIVERY_LIMIT="2")
+    log = tmp_path / "hub.log"
+    transport = transport_for(process_tier["broker_url"])
+    transport.publish([outgoing(item_event("P-1", crash=True)), outgoing(item_event("P-2"))])
+    transport.close()
+    restarts = 0
+    while True:  # what a supervisor (systemd, Kubernetes) does: restart the dead worker
+        proc = start_hub(env, log)
+        try:
+            code = proc.wait(20)
+        except subprocess.TimeoutExpired:
+            break  # it survives now
+        assert code == -signal.SIGKILL, log.read_text()[-3000:]
+        restarts += 1
+        assert restarts <= 5, "the poison message was never set aside"
+    try:
+        assert restarts >= 2
+        wait_until(
+            lambda: _effects(process_tier["database_url"])["P-2"] == 1,
+            timeout=60,
+            what="the next event handled",
+        )
+        listed = run_cli(env, "dlq", "list", "--json")
+        letters = json.loads(listed.stdout)
+        assert len(letters) == 1
+        assert (
+            "poison" in letters[0]["error_message"]
+            or "delivery limit" in letters[0]["error_message"]
+        )
+        assert _effects(process_tier["database_url"])["P-1"] == 0
+    finally:
+        if proc.poll() is None:
+            assert stop(proc) == 0
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_stops_gracefully(process_tier: dict[str, str], tmp_path: Path) -> None:
+    _prepare(process_tier)
+    env = hub_env(process_tier, HUB_CONSUMERS=CONSUMER)
+    log = tmp_path / "hub.log"
+    transport = transport_for(process_tier["broker_url"])
+    transport.publish([outgoing(item_event(f"G-{i}")) for i in range(200)])
+    transport.close()
+    proc = start_hub(env, log)
+    wait_until(
+        lambda: sum(_effects(process_tier["database_url"]).values()) >= 20,
+        timeout=60,
+        what="some events handled",
+    )
+    assert stop(proc, signal.SIGTERM) == 0
+    assert "hub stopped" in log.read_text()
+    proc = start_hub(env, log)
+    try:
+        wait_until(
+            lambda: sum(_effects(process_tier["database_url"]).values()) >= 200,
+            timeout=60,
+            what="the rest handled after a restart",
+        )
+        assert max(_effects(process_tier["database_url"]).values()) == 1
+    finally:
+        stop(proc)

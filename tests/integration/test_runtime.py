@@ -1,0 +1,126 @@
+"""The runtime's promises, on every tier: exactly-once effects, retries, dead letters, replay."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from hub.runtime.deadletters import DeadLetters
+from hub.runtime.processor import ATTEMPT
+from hub.settings import Settings
+from tests.support.harness import DOWNSTREAM, Running, item_event, running_hub, wait_until
+
+
+def fast(tier: dict[str, str], **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "retry_base_delay": 0.2,
+        "retry_max_delay": 2,
+        "retry_attempts": 4,
+        **tier,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def downstream(hub: Running) -> int:
+    return hub.hub.transport.stats([DOWNSTREAM])[0].depth
+
+
+def test_an_event_published_three_times_has_one_effect_and_one_outbound_event(
+    tier: dict[str, str],
+) -> None:
+    with running_hub(fast(tier)) as hub:
+        event = item_event("A-1", key="order-A-1")
+        hub.publish(event, event, event)
+        # a re-send with a new id but the same idempotency key is a duplicate too
+        hub.publish(item_event("A-1", key="order-A-1"))
+        hub.publish(item_event("A-2"))
+        wait_until(lambda: hub.effects("A-2") == 1, what="A-2 handled")
+        wait_until(lambda: hub.hub.observer.count("duplicate") == 3, what="3 duplicates")
+        wait_until(lambda: downstream(hub) == 2, what="2 outbound events")
+        assert hub.effects("A-1") == 1
+        assert hub.dead_letters() == []
+
+
+def test_a_handler_failing_twice_is_retried_with_growing_delays_then_succeeds(
+    tier: dict[str, str],
+) -> None:
+    with running_hub(fast(tier)) as hub:
+        started = datetime.now().timestamp()
+        hub.publish(item_event("B-1", fail_times=2))
+        wait_until(lambda: hub.effects("B-1") == 1, what="B-1 handled after retries")
+        assert hub.hub.observer.count("retried") == 2
+        assert hub.hub.observer.count("handled") == 1
+        # the two delays were 0.16-0.2 s and 0.32-0.4 s
+        assert datetime.now().timestamp() - started >= 0.45
+        wait_until(lambda: downstream(hub) == 1, what="one outbound event")
+        assert hub.dead_letters() == []
+
+
+def test_retries_are_bounded_then_dead_lettered_with_attempts(tier: dict[str, str]) -> None:
+    with running_hub(fast(tier, retry_attempts=3)) as hub:
+        hub.publish(item_event("C-1", fail_times=10))
+        wait_until(lambda: len(hub.dead_letters()) == 1, what="dead letter")
+        dl = hub.dead_letters()[0]
+        assert (dl.error_type, dl.attempts, dl.consumer) == ("TransientError", 3, "ledger")
+        assert dl.first_failed_at < dl.last_failed_at
+        assert "failure 3 of 10" in dl.error_message
+        assert hub.effects("C-1") == 0
+
+
+def test_a_permanent_failure_is_dead_lettered_and_replayed_once_fixed(
+    tier: dict[str, str],
+) -> None:
+    with running_hub(fast(tier)) as hub:
+        original = item_event("D-1", permanent=True)
+        hub.publish(original)
+        wait_until(lambda: len(hub.dead_letters()) == 1, what="dead letter")
+        dl = hub.dead_letters()[0]
+        assert dl.error_type == "PermanentError"
+        assert dl.attempts == 1  # never retried
+        assert "item D-1 cannot be booked" in dl.error_message
+        assert "Traceback" in (dl.traceback or "")
+        assert json.loads(dl.body) == original
+        assert hub.hub.observer.count("retried") == 0
+
+        hub.fix("D-1")
+        assert DeadLetters(hub.hub.uow).replay([dl.id]) == [dl.id]
+        wait_until(lambda: hub.effects("D-1") == 1, what="D-1 handled after replay")
+        assert hub.dead_letters()[0].status == "replayed"
+        # replaying again does nothing: it is no longer awaiting action
+        assert DeadLetters(hub.hub.uow).replay(None) == []
+
+
+MALFORMED = {
+    "malformed JSON": (b'{"specversion": "1.0", "id": ', "body is not JSON"),
+    "not a CloudEvent": (b'{"hello": "world"}', "not a CloudEvent"),
+    "schema violation": (
+        json.dumps(
+            {
+                **item_event("x"),
+                "type": "finance.agreement.cancelled",
+                "data": {"agreement_id": "AG-1"},
+            }
+        ).encode(),
+        "data.reason: Field required",
+    ),
+}
+
+
+def test_malformed_messages_are_dead_lettered_never_retried_and_the_consumer_goes_on(
+    tier: dict[str, str],
+) -> None:
+    with running_hub(fast(tier)) as hub:
+        for body, _ in MALFORMED.values():
+            hub.publish(body)
+        hub.publish(item_event("E-1"))
+        wait_until(lambda: len(hub.dead_letters()) == 3, what="3 dead letters")
+        wait_until(lambda: hub.effects("E-1") == 1, what="E-1 handled")
+        letters = hub.dead_letters()
+        for (body, expected), dl in zip(MALFORMED.values(), letters, strict=True):
+            assert dl.error_type == "InvalidMessage"
+            assert expected in dl.error_message
+            assert dl.body == body
+            assert dl.attempts == 1
+            assert ATTEMPT not in dl.headers
+        assert hub.hub.observer.count("retried") == 0
