@@ -1,5 +1,10 @@
 """The hub's consumers, one integration a module. ``ALL`` is what ``hub run`` starts."""
 
+from consumers import edu_refdata, edu_requests, finance_agreements
 from hub.runtime.registry import Consumer
 
-ALL: list[Consumer] = []
+ALL: list[Consumer] = [
+    finance_agreements.consumer,
+    edu_refdata.consumer,
+    edu_requests.consumer,
+]

@@ -10,16 +10,18 @@ from dataclasses import dataclass, field
 
 from hub.clock import Clock, SystemClock
 from hub.errors import ConfigurationError
+from hub.runtime.housekeeping import prune
 from hub.runtime.observe import Observer
 from hub.runtime.policy import RetryPolicy
 from hub.runtime.processor import Processor
 from hub.runtime.registry import Consumer, by_queue
-from hub.runtime.relay import OutboxRelay
+from hub.runtime.relay import Deliverer, OutboxRelay
 from hub.runtime.transport import POISON_QUEUE, Transport
 from hub.runtime.transports import transport_for
 from hub.runtime.uow import UnitOfWorkFactory
 from hub.settings import Settings
 from hub.store.db import make_engine, upgrade
+from hub.workflow.timers import fire_due_timers
 
 log = logging.getLogger("hub")
 
@@ -53,8 +55,12 @@ class Hub:
             queues = [*self.queues, *self._poison_queue()]
             self._spawn(
                 "consumer",
-                lambda: self.transport.consume(
-                    queues, self.processor, prefetch=self.settings.prefetch, stop=stop
+                lambda: self.transport.consume_batches(
+                    queues,
+                    self.processor.handle_batch,
+                    prefetch=self.settings.prefetch,
+                    max_batch=self.settings.batch,
+                    stop=stop,
                 ),
             )
         if relay:
@@ -151,7 +157,7 @@ def build(
     uow = UnitOfWorkFactory(make_engine(url), clock or SystemClock())
     chosen = list(default_consumers(settings.consumers) if consumers is None else consumers)
     transport = transport or transport_for(settings.effective_broker_url)
-    relay = OutboxRelay(uow, transport, observer=observer)
+    relay = OutboxRelay(uow, transport, observer=observer, deliverers=_deliverers(settings))
     uow.on_commit = relay.wake.set
     processor = Processor(
         by_queue(chosen),
@@ -165,4 +171,43 @@ def build(
         observer=observer,
         on_commit=relay.wake.set,
     )
-    return Hub(settings, uow, transport, chosen, processor, relay, observer)
+    hub = Hub(settings, uow, transport, chosen, processor, relay, observer)
+    hub.ticks.append(("timers", 1.0, lambda: fire_due_timers(uow)))
+    hub.ticks.append(
+        (
+            "housekeeping",
+            300.0,
+            lambda: prune(
+                uow,
+                outbox_days=settings.outbox_retention_days,
+                inbox_days=settings.inbox_retention_days,
+            ),
+        )
+    )
+    return hub
+
+
+def _deliverers(settings: Settings) -> dict[str, Deliverer]:
+    """Outbox deliverers besides the broker: e-mail when ``HUB_SMTP_URL`` is set."""
+    if not settings.smtp_url:
+        return {}
+    from hub.education.mail import MAIL_KIND, SmtpDeliverer
+
+    smtp = SmtpDeliverer(
+        settings.smtp_url,
+        retry_base=settings.retry_base_delay,
+        retry_max=settings.retry_max_delay,
+    )
+    return {MAIL_KIND: smtp}
+
+
+def apply_workflow_config(hub: Hub) -> int:
+    """Apply ``HUB_WORKFLOW_CONFIG`` (a new version only when it changed), or the demo
+    configuration when the store has none yet. Returns the version in force."""
+    from hub.runtime.uow import Cause
+    from hub.workflow.service import apply_config_file, ensure_config
+
+    with hub.uow(Cause.action()) as uow:
+        if hub.settings.workflow_config is not None:
+            return apply_config_file(uow, hub.settings.workflow_config)[0]
+        return ensure_config(uow)

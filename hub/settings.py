@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     prefetch: int = Field(
         default=64, ge=1, le=10_000, description="Messages in flight per consumer."
     )
+    batch: int = Field(
+        default=32,
+        ge=1,
+        le=1000,
+        description="Messages already waiting that are handled in one transaction.",
+    )
     retry_attempts: int = Field(
         default=5, ge=1, le=100, description="Deliveries of a message before it is dead-lettered."
     )
@@ -84,6 +90,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Redeliveries of a message that crashes the worker "
         "before it is dead-lettered (quorum queues on RabbitMQ).",
+    )
+
+    outbox_retention_days: float = Field(
+        default=7, gt=0, description="Published outbox rows are kept this long (message trace)."
+    )
+    inbox_retention_days: float = Field(
+        default=30, gt=0, description="How long a handled idempotency key is remembered."
     )
 
     @field_validator("consumers", mode="before")

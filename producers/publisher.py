@@ -74,9 +74,17 @@ class Publisher:
             self._channel = channel
         return self._channel
 
-    def publish(self, event: CloudEvent | dict[str, Any] | bytes, *, validate: bool = True) -> None:
-        """Publish one event and wait for the broker's confirm."""
+    def publish(
+        self,
+        event: CloudEvent | dict[str, Any] | bytes,
+        *,
+        validate: bool = True,
+        routing_key: str | None = None,
+    ) -> None:
+        """Publish one event and wait for the broker's confirm; the routing key is the event's
+        type unless ``routing_key`` is given."""
         body, event_id, event_type = _encode(event, validate)
+        event_type = routing_key or event_type
         props = pika.BasicProperties(
             content_type=CONTENT_TYPE,
             delivery_mode=pika.DeliveryMode.Persistent,

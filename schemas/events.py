@@ -75,7 +75,17 @@ class EnrollmentUpserted(Data):
     academic_period: str = NonEmpty
     contract_id: str = NonEmpty
     contract_status: str = Field(min_length=1, examples=["active", "inactive"])
-    disciplines: list[str] = Field(default_factory=list)
+    disciplines: list[str] = Field(
+        default_factory=list,
+        description="Discipline codes the student takes in the academic period (hub addition).",
+    )
+    fixed_due_day: int | None = Field(
+        default=None,
+        ge=1,
+        le=31,
+        description="The contract's fixed due day of month for installments (hub addition); "
+        "in a shorter month the last day of that month.",
+    )
     version: int = Field(ge=0)
 
 

@@ -36,6 +36,7 @@ EXAMPLE_DATA: dict[str, dict[str, Any]] = {
         "contract_id": "CT-9",
         "contract_status": "active",
         "disciplines": ["MAT101", "FIS201"],
+        "fixed_due_day": 10,
         "version": 3,
     },
     "finance.debt.upserted": {

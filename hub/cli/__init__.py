@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer.exceptions import TyperException
 
+from hub.cli import bench, db, general, refdata, runtime
 from hub.cli import config as config_cli
-from hub.cli import db, general, runtime
 from hub.cli import tickets as tickets_cli
 from hub.cli.common import fail
 from hub.errors import HubError
@@ -21,15 +22,30 @@ app = typer.Typer(
 )
 general.register(app)
 runtime.register(app)
+bench.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(config_cli.app, name="config")
 app.add_typer(tickets_cli.app, name="tickets")
+app.add_typer(refdata.app, name="refdata")
 
 
 def main() -> None:
     try:
-        app()
+        result = app(standalone_mode=False, prog_name="hub")
+    except TyperException as e:  # a usage error: one line, never a traceback
+        ctx = getattr(e, "ctx", None)
+        if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            typer.echo(ctx.get_help())
+            sys.exit(0)
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        command = ctx.command_path if ctx is not None else "hub"
+        fail(f"{message} (see '{command} --help')")
+    except typer.Abort:
+        sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
     except HubError as e:
         fail(str(e), getattr(e, "problems", None))
     except KeyboardInterrupt:
         sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)

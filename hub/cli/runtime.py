@@ -13,12 +13,12 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from hub.bootstrap import build
+from hub.bootstrap import apply_workflow_config, build
 from hub.cli.common import console, fail, print_json, settings
 from hub.errors import InvalidMessage
 from hub.logs import configure_logging
 from hub.runtime.deadletters import DeadLetterFilter, DeadLetters, detail, summary
-from hub.runtime.transport import EVENTS_EXCHANGE, Outgoing
+from hub.runtime.transport import EVENTS_EXCHANGE, Outgoing, Unroutable
 from hub.runtime.transports import transport_for
 from hub.runtime.uow import UnitOfWorkFactory
 from hub.store.db import make_engine, upgrade
@@ -42,6 +42,7 @@ def run(
     configure_logging(s.log_level, s.log_format)
     log = logging.getLogger("hub")
     hub = build(s)
+    version = apply_workflow_config(hub)
     hub.setup()
     stop = threading.Event()
 
@@ -53,9 +54,10 @@ def run(
     signal.signal(signal.SIGINT, on_signal)
     hub.start(stop, consume=not no_consume)
     log.info(
-        "hub running: broker %s, database %s, consumers %s",
+        "hub running: broker %s, database %s, workflow configuration v%d, consumers %s",
         _safe(s.effective_broker_url),
         _safe(s.effective_database_url),
+        version,
         ", ".join(c.name for c in hub.consumers) or "none",
     )
     while not stop.wait(0.5):
@@ -79,6 +81,9 @@ def publish(
         ..., help="A JSON file with one event or an array, or - for stdin."
     ),
     raw: bool = typer.Option(False, "--raw", help="Send as given, without validating (tests)."),
+    routing_key: str | None = typer.Option(
+        None, "--routing-key", help="Route by this key instead of each event's type."
+    ),
 ) -> None:
     """Publish CloudEvents to hub.events as a producer would (publisher confirms)."""
     text = sys.stdin.read() if source == "-" else _read(source)
@@ -87,17 +92,22 @@ def publish(
     url = s.effective_broker_url
     if url.startswith(("amqp", "pyamqp")):
         from producers.publisher import Publisher, PublishFailed
+        from producers.publisher import Unroutable as NotRouted
 
         try:
             with Publisher(url) as pub:
                 for body in events:
-                    pub.publish(body, validate=not raw)
-        except PublishFailed as e:
+                    pub.publish(body, validate=not raw, routing_key=routing_key)
+        except (PublishFailed, NotRouted) as e:
             fail(str(e))
     else:
         transport = transport_for(url)
-        transport.publish([_outgoing(b) for b in events])
-        transport.close()
+        try:
+            transport.publish([_outgoing(b, routing_key) for b in events], mandatory=True)
+        except Unroutable as e:
+            fail(f"{e} (is the hub's topology declared? start `hub run` once)")
+        finally:
+            transport.close()
     typer.echo(f"published {len(events)} event(s)")
 
 
@@ -126,14 +136,14 @@ def _parse_events(text: str, raw: bool) -> list[bytes]:
     return bodies
 
 
-def _outgoing(body: bytes) -> Outgoing:
+def _outgoing(body: bytes, routing_key: str | None = None) -> Outgoing:
     try:
         obj = json.loads(body)
         event_id, event_type = str(obj.get("id", "")), str(obj.get("type", "unknown"))
         subject = obj.get("subject")
     except (ValueError, AttributeError):
         event_id, event_type, subject = "", "unknown", None
-    return Outgoing(EVENTS_EXCHANGE, event_type, body, event_id, {}, subject)
+    return Outgoing(EVENTS_EXCHANGE, routing_key or event_type, body, event_id, {}, subject)
 
 
 def queues(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:

@@ -22,12 +22,13 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from hub.errors import PermanentError
@@ -35,8 +36,8 @@ from hub.runtime.observe import Observer
 from hub.runtime.policy import RetryPolicy
 from hub.runtime.registry import Consumer
 from hub.runtime.transport import DIRECT, POISON_QUEUE, Delivery
-from hub.runtime.uow import Duplicate, UnitOfWorkFactory
-from hub.store.models import DeadLetter, HandlingAttempt, OutboxMessage
+from hub.runtime.uow import Cause, Duplicate, UnitOfWork, UnitOfWorkFactory
+from hub.store.models import DeadLetter, HandlingAttempt, InboxEntry, OutboxMessage
 from schemas import CloudEvent, decode
 
 log = logging.getLogger("hub.runtime")
@@ -114,6 +115,110 @@ class Processor:
             consumer_name, event_type, outcome.value, time.perf_counter() - started
         )
         return outcome
+
+    def handle_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        """Settle several deliveries, committing the successful ones in one transaction.
+
+        Each first delivery is handled in its own savepoint: a duplicate or a failure rolls back
+        that message only. The batch commits once, then every message is acknowledged (failures
+        after their retry or dead-letter row is written). Redeliveries, undecodable messages and
+        messages without a handler take the one-by-one path, which records poison counts and
+        dead letters on its own. Same outcomes as calling the processor once per message, with
+        one commit instead of many.
+        """
+        batch: list[tuple[Delivery, Consumer, CloudEvent]] = []
+        single: list[Delivery] = []
+        for d in deliveries:
+            consumer = self.consumers.get(d.queue)
+            if d.delivery_count > 1 or consumer is None or d.queue == POISON_QUEUE:
+                single.append(d)
+                continue
+            try:
+                event = decode(d.body)
+            except Exception:
+                single.append(d)
+                continue
+            if event.type not in consumer.handlers:
+                single.append(d)
+                continue
+            batch.append((d, consumer, event))
+        outcomes = [self(d) for d in single]
+        if len(batch) == 1:
+            return [*outcomes, self(batch[0][0])]
+        if batch:
+            outcomes.extend(self._handle_together(batch))
+        return outcomes
+
+    def _handle_together(self, batch: list[tuple[Delivery, Consumer, CloudEvent]]) -> list[Outcome]:
+        started = time.perf_counter()
+        results: list[tuple[Delivery, Consumer, CloudEvent, Outcome, Exception | None]] = []
+        session = self.uow.sessions()
+        try:
+            session.begin()
+            for d, consumer, event in batch:
+                results.append((d, consumer, event, *self._in_savepoint(session, consumer, event)))
+            session.commit()
+        except Exception as error:
+            session.rollback()
+            if not _is_store_outage(error):
+                raise
+            log.warning("store unreachable committing a batch of %d: %s", len(batch), error)
+            for d, _, _ in batch:
+                d.requeue()
+            time.sleep(self.outage_pause)
+            return [Outcome.RETURNED] * len(batch)
+        finally:
+            session.close()
+        self.on_commit()
+        outcomes = []
+        each = (time.perf_counter() - started) / len(batch)
+        for d, consumer, event, outcome, failure in results:
+            if failure is not None:
+                try:
+                    outcome = self._settle_failure(
+                        d, consumer.name, _int(d.headers.get(ATTEMPT), 1), consumer, failure
+                    )
+                except OperationalError:
+                    d.requeue()
+                    outcomes.append(Outcome.RETURNED)
+                    continue
+            d.ack()
+            self.observer.outcome(consumer.name, event.type, outcome.value, each)
+            outcomes.append(outcome)
+        return outcomes
+
+    def _in_savepoint(
+        self, session: Session, consumer: Consumer, event: CloudEvent
+    ) -> tuple[Outcome, Exception | None]:
+        savepoint = session.begin_nested()
+        try:
+            session.add(
+                InboxEntry(
+                    consumer=consumer.name,
+                    idempotency_key=event.key,
+                    event_id=event.id,
+                    event_type=event.type,
+                    correlation_id=event.chain,
+                    handled_at=self.uow.clock.now(),
+                )
+            )
+            try:
+                session.flush()
+            except IntegrityError:
+                savepoint.rollback()
+                return Outcome.DUPLICATE, None
+            consumer.handlers[event.type](
+                event, UnitOfWork(session, Cause.of(event), self.uow.clock)
+            )
+            session.flush()
+            savepoint.commit()
+            return Outcome.HANDLED, None
+        except Exception as error:
+            if savepoint.is_active:
+                savepoint.rollback()
+            if _is_store_outage(error):
+                raise
+            return Outcome.RETRY, error
 
     def _process(self, d: Delivery) -> tuple[Outcome, str, str]:
         if d.queue == POISON_QUEUE:

@@ -4,14 +4,18 @@ A row is marked sent only after the broker confirmed it; a crash in between publ
 with the same event id, which consumers recognise. The relay wakes at once when this process
 commits new rows (``wake``), when a delayed row falls due, and otherwise polls every
 ``poll`` seconds for rows written by other processes.
+
+Rows of a kind that is not a broker message (e.g. ``mail``) go to the ``Deliverer`` registered
+for that kind; a failed delivery leaves the row pending and tries it again later.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
@@ -25,6 +29,23 @@ from hub.store.models import OutboxMessage
 
 log = logging.getLogger("hub.relay")
 
+#: Outbox kinds published to the broker; any other kind needs a ``Deliverer``.
+BROKER_KINDS = frozenset({"event", "retry", "replay"})
+#: Seconds before looking again at a row whose kind has no deliverer in this process.
+UNDELIVERABLE_DELAY = 300.0
+
+
+class Deliverer(Protocol):
+    """Delivers outbox rows of one kind somewhere other than the broker (e.g. SMTP)."""
+
+    def deliver(self, row: OutboxMessage) -> None:
+        """Return once the row's message was accepted; raise any exception otherwise."""
+        ...
+
+    def retry_delay(self, attempts: int) -> float:
+        """Seconds to wait before trying again after ``attempts`` failed deliveries."""
+        ...
+
 
 class OutboxRelay:
     def __init__(
@@ -35,9 +56,11 @@ class OutboxRelay:
         batch: int = 200,
         poll: float = 0.25,
         observer: Observer | None = None,
+        deliverers: Mapping[str, Deliverer] | None = None,
     ) -> None:
         self.uow = uow
         self.transport = transport
+        self.deliverers = dict(deliverers or {})
         self.batch = batch
         self.poll = poll
         self.observer = observer or Observer()
@@ -55,8 +78,8 @@ class OutboxRelay:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            if sent >= self.batch:
-                continue
+            if sent:
+                continue  # more rows may have been committed meanwhile
             self.wake.wait(self._idle_wait())
             self.wake.clear()
 
@@ -89,6 +112,8 @@ class OutboxRelay:
         return len(published)
 
     def _publish(self, session: Session, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+        others = [r for r in rows if r.kind not in BROKER_KINDS]
+        rows = [r for r in rows if r.kind in BROKER_KINDS]
         events = [r for r in rows if r.exchange != DIRECT]
         direct = [r for r in rows if r.exchange == DIRECT]
         done: list[OutboxMessage] = []
@@ -104,6 +129,30 @@ class OutboxRelay:
                 r.last_error = str(e)
                 r.available_at = self.uow.clock.now() + timedelta(seconds=30)
                 log.error("outbox row %s: %s; will try again", r.id, e)
+        done.extend(self._deliver(others))  # after the broker: a failed publish sends no mail
+        return done
+
+    def _deliver(self, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+        """Hand rows to their kind's deliverer; a failure leaves the row pending for later."""
+        done: list[OutboxMessage] = []
+        for r in rows:
+            deliverer = self.deliverers.get(r.kind)
+            if deliverer is None:
+                r.last_error = f"no deliverer for outbox kind {r.kind!r} in this process"
+                r.available_at = self.uow.clock.now() + timedelta(seconds=UNDELIVERABLE_DELAY)
+                log.warning("outbox row %s: %s", r.id, r.last_error)
+                continue
+            try:
+                deliverer.deliver(r)
+                done.append(r)
+            except Exception as e:
+                r.publish_attempts += 1
+                r.last_error = f"{type(e).__name__}: {e}"[:2000]
+                delay = deliverer.retry_delay(r.publish_attempts)
+                r.available_at = self.uow.clock.now() + timedelta(seconds=delay)
+                log.warning(
+                    "outbox %s row %s not delivered (%s); again in %.1fs", r.kind, r.id, e, delay
+                )
         return done
 
     def _idle_wait(self) -> float:

@@ -90,6 +90,19 @@ class Transport(Protocol):
         set, then return unprocessed prefetched messages to their queues."""
         ...
 
+    def consume_batches(
+        self,
+        queues: Sequence[str],
+        on_batch: Callable[[list[Delivery]], object],
+        *,
+        prefetch: int,
+        max_batch: int,
+        stop: threading.Event,
+    ) -> None:
+        """Like ``consume``, but hand over what is already waiting (up to ``max_batch``
+        messages) at once, so the caller can settle them in one transaction."""
+        ...
+
     def stats(self, queues: Sequence[str]) -> list[QueueStats]: ...
 
     def ping(self) -> None:
@@ -97,6 +110,37 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class ConsumesInBatches:
+    """Gives ``consume`` to an adapter that implements ``consume_batches``."""
+
+    def consume_batches(
+        self,
+        queues: Sequence[str],
+        on_batch: Callable[[list[Delivery]], object],
+        *,
+        prefetch: int,
+        max_batch: int,
+        stop: threading.Event,
+    ) -> None:
+        raise NotImplementedError
+
+    def consume(
+        self,
+        queues: Sequence[str],
+        on_message: Callable[[Delivery], object],
+        *,
+        prefetch: int,
+        stop: threading.Event,
+    ) -> None:
+        self.consume_batches(
+            queues,
+            lambda batch: [on_message(d) for d in batch],
+            prefetch=prefetch,
+            max_batch=1,
+            stop=stop,
+        )
 
 
 def topic_matches(pattern: str, routing_key: str) -> bool:

@@ -38,7 +38,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # no pre-ping (a round trip per checkout): a connection found dead raises OperationalError,
+    # which the runtime treats as a store outage (the message goes back to its queue), and
+    # SQLAlchemy then discards the whole stale pool
+    kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_size", 10)
     return create_engine(url, **kwargs)
 

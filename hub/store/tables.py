@@ -1,4 +1,6 @@
 """Imports every module that declares tables, so ``Base.metadata`` is complete."""
 
+from hub.education import tables as education_tables  # noqa: F401
+from hub.finance import tables as finance_tables  # noqa: F401
 from hub.store import models  # noqa: F401
 from hub.workflow import tables as workflow_tables  # noqa: F401

@@ -202,6 +202,7 @@ class TicketRepository:
             "branch": ticket.branch,
             "origin_type": ticket.origin_type,
             "origin_id": ticket.origin_id,
+            "correlation_id": ticket.correlation_id,
             "due_at": ticket.due_at,
         }
 
@@ -225,6 +226,7 @@ class TicketRepository:
             branch=row.branch,
             origin_type=row.origin_type,
             origin_id=row.origin_id,
+            correlation_id=row.correlation_id,
             due_at=row.due_at,
             version=row.version,
         )

@@ -45,9 +45,21 @@ def current_config(uow: UnitOfWork) -> tuple[int, WorkflowConfig]:
     return ConfigVersions(uow.session).current()
 
 
+def chain_of(ticket: Ticket) -> dict[str, Any]:
+    """The extension attributes that keep a ticket's events in the chain that opened it.
+
+    Every event about a ticket carries the ``correlationid`` of the event (or action) that opened
+    it, whoever causes it later (a person's move, a timer): ``causationid`` says who acted,
+    ``correlationid`` which business chain it belongs to. Empty for a ticket stored without one.
+    """
+    return {"correlationid": ticket.correlation_id} if ticket.correlation_id else {}
+
+
 def record_events(uow: UnitOfWork, ticket: Ticket) -> None:
+    """Record the ticket's pending outbound events in ``uow`` (in the ticket's chain)."""
+    extensions = chain_of(ticket)
     for event in ticket.events:
-        uow.emit(event.type, event.subject, event.data)
+        uow.emit(event.type, event.subject, event.data, extensions=extensions)
     ticket.events.clear()
 
 
@@ -75,7 +87,8 @@ def open_ticket(
     sources: OptionSources | None = None,
 ) -> Ticket:
     """Open a ticket of ``type_id`` under the newest configuration and emit
-    ``crm.ticket.created`` (plus the first stage's actions).
+    ``crm.ticket.created`` (plus the first stage's actions). The ticket remembers the
+    ``correlationid`` of the cause that opened it; its later events carry it (``chain_of``).
 
     ``stage``/``holder`` override the type's default stage and assignment; ``deadline`` with
     ``deadline_after`` (a timedelta) override the first stage's overdue rule. Raises
@@ -104,6 +117,7 @@ def open_ticket(
     if deadline is not None and deadline_after is not None:
         ticket.due_at = now + deadline_after
         ticket.overdue_action = deadline
+    ticket.correlation_id = uow.cause.correlation_id
     TicketRepository(uow.session).add(ticket, now)
     record_events(uow, ticket)
     log.info("opened %s (%s) at %s", ticket.id, type_id, ticket.stage)

@@ -43,6 +43,9 @@ class TicketRow(Base):
     branch: Mapped[str | None] = mapped_column(String(50))
     origin_type: Mapped[str | None] = mapped_column(String(200))
     origin_id: Mapped[str | None] = mapped_column(String(200))
+    correlation_id: Mapped[str | None] = mapped_column(
+        String(200), doc="The chain of the event or action that opened the ticket."
+    )
     opened_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     due_at: Mapped[datetime | None]

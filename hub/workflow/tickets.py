@@ -83,6 +83,7 @@ class Ticket:
     origin_id: str | None = None
     due_at: datetime | None = None
     overdue_action: OverdueAction | None = None
+    correlation_id: str | None = None
     version: int = 0
     changes: list[StageChange] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)

@@ -18,7 +18,7 @@ from hub.workflow.config import OverdueAction
 from hub.workflow.errors import WorkflowError
 from hub.workflow.permissions import SYSTEM, Holder, escalation_target
 from hub.workflow.repository import TicketRepository
-from hub.workflow.service import record_events
+from hub.workflow.service import chain_of, record_events
 from hub.workflow.tables import TimerRow
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ def _run(uow: UnitOfWork, row: TimerRow) -> None:
             "holder_id": ticket.holder.id,
             "to_stage": action.stage if effective == "move" else None,
         },
+        extensions=chain_of(ticket),
     )
     repo.save(ticket, now)
     record_events(uow, ticket)

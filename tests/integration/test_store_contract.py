@@ -122,3 +122,15 @@ def test_dead_letter_keeps_the_original_message(sessions: sessionmaker[Session])
         dl = s.scalars(select(DeadLetter)).one()
         assert (dl.body, dl.status, dl.error_type) == (b"{nope", "dead", "InvalidMessage")
         assert dl.id >= 1
+
+
+def test_the_migrations_build_exactly_the_models(database_url: str, engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    import hub.store.tables  # noqa: F401  (every table on the metadata)
+    from hub.store.models import Base
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == [], f"models and migrations differ: write a migration for {diff}"

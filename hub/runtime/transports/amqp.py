@@ -1,5 +1,5 @@
 """RabbitMQ through kombu: durable topic exchange, quorum queues with a delivery limit,
-publisher confirms, and reconnection by itself."""
+publisher confirms (one wait per batch), and reconnection by itself."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kombu import Connection, Consumer, Exchange, Producer, Queue, binding
+import amqp
+from kombu import Connection, Consumer, Exchange, Queue, binding
 from kombu.message import Message
 from tenacity import Retrying, retry_if_not_exception_type, stop_after_delay, wait_exponential
 
@@ -18,6 +19,7 @@ from hub.errors import TransientError
 from hub.runtime.transport import (
     EVENTS_EXCHANGE,
     POISON_QUEUE,
+    ConsumesInBatches,
     Delivery,
     Outgoing,
     QueueStats,
@@ -37,7 +39,7 @@ poison_exchange = Exchange(POISON_EXCHANGE, type="fanout", durable=True)
 BROKER_DELIVERY_LIMIT = 50
 
 
-class AmqpTransport:
+class AmqpTransport(ConsumesInBatches):
     def __init__(
         self, url: str, *, delivery_limit: int = BROKER_DELIVERY_LIMIT, reconnect_for: float = 60.0
     ) -> None:
@@ -46,14 +48,13 @@ class AmqpTransport:
         self.reconnect_for = reconnect_for
         self._pub_lock = threading.Lock()
         self._pub_conn: Connection | None = None
-        self._pub_producer: Producer | None = None
+        self._pub_channel: Any = None
         self._returned: list[str] = []
+        self._next_tag, self._acked, self._nacked = 1, 0, set[int]()
         self._connection_errors: tuple[type[BaseException], ...] = ()
 
     def _connect(self) -> Connection:
-        conn = Connection(
-            self.url, heartbeat=20, connect_timeout=5, transport_options={"confirm_publish": True}
-        )
+        conn = Connection(self.url, heartbeat=20, connect_timeout=5)
         conn.ensure_connection(max_retries=1)
         self._connection_errors = (
             *conn.connection_errors,
@@ -119,43 +120,71 @@ class AmqpTransport:
                 raise TransientError(f"RabbitMQ publish failed: {e}") from None
 
     def _publish_all(self, messages: Sequence[Outgoing], mandatory: bool) -> None:
+        """Publish every message, then wait once for the broker's confirms of all of them
+        (a batch costs one round trip, not one per message)."""
         try:
-            producer = self._producer()
+            channel = self._channel()
+            self._returned.clear()
+            first = self._next_tag
             for m in messages:
-                self._returned.clear()
-                producer.publish(
-                    m.body,
+                channel._basic_publish(
+                    amqp.Message(
+                        m.body,
+                        content_type=CONTENT_TYPE,
+                        content_encoding="utf-8",
+                        delivery_mode=2,
+                        message_id=m.message_id,
+                        application_headers=dict(m.headers),
+                    ),
                     exchange=m.exchange,
                     routing_key=m.routing_key,
-                    message_id=m.message_id,
-                    headers=dict(m.headers),
-                    content_type=CONTENT_TYPE,
-                    content_encoding="utf-8",
-                    delivery_mode=2,
                     mandatory=mandatory,
-                    retry=False,
                 )
-                if self._returned:
-                    raise Unroutable(f"no queue is bound to {m.routing_key!r}")
+                self._next_tag += 1
+            last = self._next_tag - 1
+            deadline = time.monotonic() + 30
+            assert self._pub_conn is not None
+            while self._acked < last:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("RabbitMQ did not confirm the messages in 30 s")
+                self._pub_conn.drain_events(timeout=1)
+            nacked = [t for t in self._nacked if first <= t <= last]
+            if nacked:
+                raise RuntimeError(f"RabbitMQ refused {len(nacked)} message(s)")
+            if self._returned:
+                raise Unroutable(f"no queue is bound to {self._returned[0]!r}")
         except Unroutable:
             raise
         except Exception:
             self._drop_publisher()
             raise
 
-    def _producer(self) -> Producer:
-        if self._pub_producer is None:
-            self._pub_conn = self._connect()
-            self._pub_producer = Producer(self._pub_conn.channel(), on_return=self._on_return)
-        return self._pub_producer
+    def _channel(self) -> Any:
+        if self._pub_channel is None:
+            conn = self._connect()
+            channel = conn.connection.channel()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            channel.events["basic_return"].add(self._on_return)
+            channel.confirm_select()
+            self._pub_conn, self._pub_channel = conn, channel
+            self._next_tag, self._acked, self._nacked = 1, 0, set()
+        return self._pub_channel
 
-    def _on_return(
-        self, exception: Exception, exchange: str, routing_key: str, message: Any
-    ) -> None:
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        # waiting for the highest tag is enough: the wait ends only once every earlier tag is
+        # confirmed too, because RabbitMQ confirms a channel's messages in order
+        self._acked = max(self._acked, delivery_tag)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        self._nacked.add(delivery_tag)
+        self._on_ack(delivery_tag, multiple)
+
+    def _on_return(self, exc: Any, exchange: str, routing_key: str, message: Any) -> None:
         self._returned.append(routing_key)
 
     def _drop_publisher(self) -> None:
-        conn, self._pub_conn, self._pub_producer = self._pub_conn, None, None
+        conn, self._pub_conn, self._pub_channel = self._pub_conn, None, None
         if conn is not None:
             try:
                 conn.release()
@@ -164,12 +193,13 @@ class AmqpTransport:
 
     # --- consume -------------------------------------------------------------------------
 
-    def consume(
+    def consume_batches(
         self,
         queues: Sequence[str],
-        on_message: Callable[[Delivery], object],
+        on_batch: Callable[[list[Delivery]], object],
         *,
         prefetch: int,
+        max_batch: int,
         stop: threading.Event,
     ) -> None:
         backoff = 0.2
@@ -177,7 +207,7 @@ class AmqpTransport:
             try:
                 with self._connect() as conn:
                     backoff = 0.2
-                    self._consume_on(conn, queues, on_message, prefetch, stop)
+                    self._consume_on(conn, queues, on_batch, prefetch, max(1, max_batch), stop)
             except Exception as e:  # kombu's and the socket's errors alike
                 if stop.is_set():
                     break
@@ -189,16 +219,18 @@ class AmqpTransport:
         self,
         conn: Connection,
         queues: Sequence[str],
-        on_message: Callable[[Delivery], object],
+        on_batch: Callable[[list[Delivery]], object],
         prefetch: int,
+        max_batch: int,
         stop: threading.Event,
     ) -> None:
         channel = conn.channel()
+        pending: list[Delivery] = []
 
-        def deliver_from(queue: str) -> Callable[[Message], None]:
-            def deliver(message: Message) -> None:
+        def receive_from(queue: str) -> Callable[[Message], None]:
+            def receive(message: Message) -> None:
                 headers = dict(message.headers or {})
-                on_message(
+                pending.append(
                     Delivery(
                         queue=queue,
                         routing_key=message.delivery_info.get("routing_key", ""),
@@ -211,14 +243,14 @@ class AmqpTransport:
                     )
                 )
 
-            return deliver
+            return receive
 
         channel.basic_qos(0, prefetch, False)
         consumers = [
             Consumer(
                 channel,
                 queues=[Queue(q, no_declare=True)],
-                on_message=deliver_from(q),
+                on_message=receive_from(q),
                 auto_declare=False,
             )
             for q in queues
@@ -229,8 +261,13 @@ class AmqpTransport:
         while not stop.is_set():
             try:
                 conn.drain_events(timeout=0.5)
+                while len(pending) < max_batch:  # take what has already arrived
+                    conn.drain_events(timeout=0.002)
             except TimeoutError:
                 pass
+            if pending:
+                batch, pending[:] = list(pending), []
+                on_batch(batch)
             if time.monotonic() - last_beat > 5:
                 conn.heartbeat_check()
                 last_beat = time.monotonic()

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from hub.runtime.transport import (
     DIRECT,
     EVENTS_EXCHANGE,
+    ConsumesInBatches,
     Delivery,
     Outgoing,
     QueueStats,
@@ -29,7 +30,7 @@ class _Stored:
     delivery_count: int = 0
 
 
-class MemoryTransport:
+class MemoryTransport(ConsumesInBatches):
     """Thread-safe queues in memory. ``named`` shares one broker per URL within a process."""
 
     _brokers: ClassVar[dict[str, MemoryTransport]] = {}
@@ -80,12 +81,13 @@ class MemoryTransport:
             if any(topic_matches(p, m.routing_key) for p in pats)
         ]
 
-    def consume(
+    def consume_batches(
         self,
         queues: Sequence[str],
-        on_message: Callable[[Delivery], object],
+        on_batch: Callable[[list[Delivery]], object],
         *,
         prefetch: int,
+        max_batch: int,
         stop: threading.Event,
     ) -> None:
         with self._cond:
@@ -94,13 +96,17 @@ class MemoryTransport:
                 self._consumers[q] = self._consumers.get(q, 0) + 1
         try:
             while not stop.is_set():
-                got = self._take(queues)
-                if got is None:
+                batch: list[Delivery] = []
+                while len(batch) < max(1, min(max_batch, prefetch)):
+                    got = self._take(queues)
+                    if got is None:
+                        break
+                    batch.append(self._delivery(*got))
+                if not batch:
                     with self._cond:
                         self._cond.wait(0.05)
                     continue
-                queue, stored = got
-                on_message(self._delivery(queue, stored))
+                on_batch(batch)
         finally:
             with self._cond:
                 for q in queues:

@@ -41,6 +41,7 @@ from hub.errors import TransientError
 from hub.runtime.transport import (
     DIRECT,
     EVENTS_EXCHANGE,
+    ConsumesInBatches,
     Delivery,
     Outgoing,
     QueueStats,
@@ -88,7 +89,7 @@ _retry_db = retry(
 )
 
 
-class SqlTransport:
+class SqlTransport(ConsumesInBatches):
     """Broker tables in the database at ``url``; options in the URL query:
     ``lease`` (seconds a delivered message stays with its consumer, renewed while held;
     default 30) and ``poll`` (idle polling interval, default 0.05 s)."""
@@ -175,12 +176,13 @@ class SqlTransport:
 
     # --- consume -------------------------------------------------------------------------
 
-    def consume(
+    def consume_batches(
         self,
         queues: Sequence[str],
-        on_message: Callable[[Delivery], object],
+        on_batch: Callable[[list[Delivery]], object],
         *,
         prefetch: int,
+        max_batch: int,
         stop: threading.Event,
     ) -> None:
         self._create()
@@ -201,8 +203,8 @@ class SqlTransport:
                         self._wakeup.wait(self.poll)
                         self._wakeup.clear()
                         continue
-                row = held.pop(0)
-                on_message(self._delivery(row))
+                take, held = held[: max(1, max_batch)], held[max(1, max_batch) :]
+                on_batch([self._delivery(row) for row in take])
         finally:
             self._release([r["id"] for r in held])
             renewer.join(timeout=5)

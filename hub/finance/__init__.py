@@ -1,0 +1,1 @@
+"""Finance integration: the state the agreement-approval consumer keeps."""

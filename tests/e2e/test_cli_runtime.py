@@ -1,0 +1,103 @@
+"""``hub publish``, ``hub dlq ...`` and ``hub queues`` as an operator runs them, beside ``hub run``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hub.store.db import make_engine, upgrade
+from tests.support.harness import create_ledger_tables, item_event, wait_until
+from tests.support.ledger import fixes
+from tests.support.process import hub_env, run_cli, start_hub, stop
+
+
+def _fix(database_url: str, item: str) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(fixes.insert().values(item=item))
+    engine.dispose()
+
+
+@pytest.mark.timeout(150)
+def test_publish_dead_letter_inspect_replay_and_purge(
+    process_tier: dict[str, str], tmp_path: Path
+) -> None:
+    upgrade(process_tier["database_url"])
+    create_ledger_tables(process_tier["database_url"])
+    env = hub_env(process_tier, HUB_CONSUMERS="tests.support.ledger:consumer")
+    proc = start_hub(env, tmp_path / "hub.log")
+    try:
+        wait_until(
+            lambda: "hub running" in (tmp_path / "hub.log").read_text(),
+            timeout=60,
+            what="hub run to start",
+        )
+        events = tmp_path / "events.json"
+        events.write_text(json.dumps([item_event("Q-1", permanent=True), item_event("Q-2")]))
+        out = run_cli(env, "publish", str(events))
+        assert out.returncode == 0, out.stderr
+        assert "published 2 event(s)" in out.stdout
+        out = run_cli(
+            env, "publish", "-", "--raw", "--routing-key", "test.item.created", stdin="{not json"
+        )
+        assert out.returncode == 0, out.stderr
+
+        def letters() -> list[dict[str, object]]:
+            listed = run_cli(env, "dlq", "list", "--json")
+            assert listed.returncode == 0, listed.stderr
+            return json.loads(listed.stdout)
+
+        wait_until(lambda: len(letters()) == 2, timeout=30, what="two dead letters")
+        by_type = {str(d["error_type"]): d for d in letters()}
+        assert set(by_type) == {"PermanentError", "InvalidMessage"}
+        assert "body is not JSON" in str(by_type["InvalidMessage"]["error_message"])
+
+        permanent_id = str(by_type["PermanentError"]["id"])
+        shown = json.loads(run_cli(env, "dlq", "show", permanent_id).stdout)
+        assert shown["payload"]["data"]["item"] == "Q-1"
+        assert "Traceback" in shown["traceback"]
+
+        _fix(process_tier["database_url"], "Q-1")
+        out = run_cli(env, "dlq", "replay", permanent_id)
+        assert out.returncode == 0 and f"[{permanent_id}]" in out.stdout
+        wait_until(lambda: len(letters()) == 1, timeout=30, what="replayed one handled")
+        out = run_cli(env, "dlq", "purge", "--all")
+        assert out.returncode == 0 and "purged 2" in out.stdout
+        assert letters() == []
+
+        queues = run_cli(env, "queues", "--json")
+        assert queues.returncode == 0, queues.stderr
+        stats = json.loads(queues.stdout)
+        assert [q["queue"] for q in stats["queues"]] == ["hub.ledger"]
+        assert stats["queues"][0]["consumers"] == 1
+    finally:
+        assert stop(proc) == 0
+
+
+def test_bad_cli_input_gets_one_line_not_a_traceback(tmp_path: Path) -> None:
+    env = hub_env(
+        {
+            "broker_url": f"sqla+sqlite:///{tmp_path}/b.sqlite",
+            "database_url": f"sqlite:///{tmp_path}/h.sqlite",
+        }
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"specversion": "1.0", "type": "finance.agreement.cancelled"}))
+    cases = [
+        (["publish", str(bad)], "event 0: id: Field required"),
+        (["publish", str(tmp_path / "absent.json")], "cannot read"),
+        (["dlq", "show", "999"], "no dead letter with id 999"),
+        (["dlq", "replay"], "give one ID or --all"),
+        (["dlq", "show", "abc"], "Invalid value for 'ID'"),
+        (["dlq", "list", "--frob"], "No such option: --frob (see 'hub dlq list --help')"),
+    ]
+    for args, expected in cases:
+        out = run_cli(env, *args)
+        assert out.returncode != 0, args
+        assert "Traceback" not in out.stderr, args
+        assert expected in out.stderr, (args, out.stderr)
+        lines = out.stderr.strip().splitlines()
+        # one line, or one headline and one line per problem when there are several
+        assert len(lines) == 1 or lines[0].startswith(f"error: {len(lines) - 1} problems"), lines

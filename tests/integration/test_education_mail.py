@@ -1,0 +1,128 @@
+"""The opening e-mail goes through the outbox: an SMTP outage delays it and loses nothing;
+a charge configured at a stage is requested when the ticket enters it; the initial bulk load
+of reference data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hub.education.bulk import load, parse_lines
+from hub.runtime.uow import Cause
+from hub.workflow.config import parse
+from hub.workflow.loader import DEMO_CONFIG, read_raw
+from hub.workflow.service import apply_config, move_ticket
+from tests.integration.test_education_requests import fast
+from tests.support.education import (
+    RA,
+    Mailbox,
+    debt,
+    enrollment,
+    free_port,
+    request,
+    running_edu_hub,
+    smtp_server,
+)
+from tests.support.harness import wait_until
+
+
+@pytest.mark.timeout(60)
+def test_mail_queued_while_smtp_is_down_arrives_once_when_it_is_up(tier: dict[str, str]) -> None:
+    port = free_port()  # nothing listens here yet
+    with running_edu_hub(fast(tier, smtp_url=f"smtp://127.0.0.1:{port}")) as hub:
+        hub.publish(enrollment())
+        wait_until(lambda: hub.enrollment_row() is not None, what="enrollment")
+        hub.publish(request("R-30", email_address="maria@example.com"))
+        # Given: the hub tried and failed to send
+        wait_until(
+            lambda: any(r.publish_attempts >= 2 for r in hub.outbox("mail")),
+            what="two failed attempts",
+        )
+        [row] = hub.outbox("mail")
+        assert row.sent_at is None and row.last_error
+        # When: the SMTP server comes up
+        with smtp_server(port, Mailbox()) as mailbox:
+            wait_until(lambda: len(mailbox.messages) == 1, what="the e-mail")
+            wait_until(lambda: hub.outbox("mail")[0].sent_at is not None, what="marked sent")
+            hub.publish(request("R-31", email_address="ana@example.com"))
+            wait_until(lambda: len(mailbox.messages) == 2, what="the next e-mail")
+        # Then: exactly one copy of the queued mail, with its outbox id as Message-ID
+        first = mailbox.messages[0]
+        assert str(first["To"]) == "maria@example.com"
+        assert str(first["Subject"]) == "Your transcript request was received"
+        assert str(first["Message-ID"]) == f"<{row.event_id}@hub>"
+        assert [str(m["To"]) for m in mailbox.messages] == ["maria@example.com", "ana@example.com"]
+
+
+@pytest.mark.timeout(60)
+def test_without_smtp_settings_mail_stays_queued_and_is_not_published(
+    tier: dict[str, str],
+) -> None:
+    with running_edu_hub(fast(tier)) as hub:
+        hub.publish(enrollment(), request("R-32"))
+        wait_until(lambda: bool(hub.outbox("mail")), what="queued mail")
+        wait_until(lambda: bool(hub.outbox("mail")[0].last_error), what="relay looked at it")
+        [row] = hub.outbox("mail")
+        assert row.sent_at is None
+        assert "no deliverer" in (row.last_error or "")
+        assert json.loads(row.body)["to"] == "joao@example.com"
+
+
+@pytest.mark.timeout(60)
+def test_a_charge_configured_at_a_stage_is_requested_when_the_ticket_enters_it(
+    tier: dict[str, str],
+) -> None:
+    raw = read_raw(DEMO_CONFIG)
+    raw["ticket_types"]["edu.transcript"]["billing"]["charge_at"] = "issued"
+    config = parse(raw)
+    with running_edu_hub(fast(tier)) as hub:
+        with hub.hub.uow(Cause.action()) as uow:
+            apply_config(uow, config, source="test: charge when issued")
+        hub.publish(enrollment(), request("R-40"))
+        wait_until(lambda: hub.request_row("R-40") is not None, what="ticket opened")
+        row = hub.request_row("R-40")
+        assert row is not None and row.ticket_id is not None
+        assert hub.charges() == []  # not at opening
+        with hub.hub.uow(Cause.action("issue-R-40")) as uow:
+            move_ticket(uow, row.ticket_id, "issued", reason=None, by="bruno")
+        wait_until(lambda: len(hub.charges()) == 1, what="charge at the stage")
+        assert hub.charges()[0].ticket_id == row.ticket_id
+        assert len(hub.outbox(event_type="billing.charge.requested")) == 1
+
+
+@pytest.mark.timeout(30)
+def test_bulk_load_accepts_events_and_records_and_respects_versions(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    from hub.runtime.uow import UnitOfWorkFactory
+    from hub.store.db import make_engine, upgrade
+
+    lines = [
+        json.dumps(enrollment(version=3)),
+        json.dumps(
+            {"kind": "debt", "customer_id": RA, "company": "1", "open_amount": "5.00", "version": 2}
+        ),
+        "",
+        json.dumps({"kind": "enrollment", **enrollment(version=2, status="inactive")["data"]}),
+        json.dumps(debt(amount="7.25", version=3)),
+    ]
+    records, problems = parse_lines(lines)
+    assert problems == [] and len(records) == 4
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    factory = UnitOfWorkFactory(engine)
+    report = load(factory, records)
+    assert (report.enrollments, report.debts, report.applied, report.stale) == (2, 2, 3, 1)
+    again = load(factory, records)
+    assert (again.applied, again.stale) == (0, 4)
+    engine.dispose()
+
+    bad, problems = parse_lines(
+        ['{"kind": "grade"}', "not json", json.dumps({"kind": "debt", "company": "1"})]
+    )
+    assert bad == []
+    assert problems[0].startswith("line 1: kind must be one of")
+    assert problems[1].startswith("line 2: not JSON")
+    assert problems[2].startswith("line 3: customer_id")

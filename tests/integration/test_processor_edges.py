@@ -1,0 +1,132 @@
+"""Edges of the processor's decision: a store outage, poison counting, the embedded lease."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from hub.runtime.policy import RetryPolicy
+from hub.runtime.processor import Outcome, Processor
+from hub.runtime.registry import by_queue
+from hub.runtime.transport import EVENTS_EXCHANGE, Delivery, Outgoing
+from hub.runtime.transports.sql import SqlTransport
+from hub.runtime.uow import UnitOfWorkFactory
+from hub.store import make_engine, upgrade
+from tests.support import ledger
+from tests.support.harness import item_event, outgoing
+
+
+def _delivery(body: bytes, count: int = 1) -> tuple[Delivery, list[str]]:
+    settled: list[str] = []
+    d = Delivery(
+        "hub.ledger",
+        "test.item.created",
+        body,
+        {},
+        "m-1",
+        count,
+        ack=lambda: settled.append("ack"),
+        requeue=lambda: settled.append("requeue"),
+    )
+    return d, settled
+
+
+def _processor(url: str, limit: int = 2) -> Processor:
+    return Processor(
+        by_queue([ledger.consumer]),
+        UnitOfWorkFactory(make_engine(url)),
+        default_retry=RetryPolicy(),
+        delivery_limit=limit,
+        outage_pause=0,
+    )
+
+
+def test_a_store_outage_returns_the_message_unsettled_and_spends_no_attempt() -> None:
+    processor = _processor("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    d, settled = _delivery(outgoing(item_event("O-1")).body)
+    assert processor(d) is Outcome.RETURNED
+    assert settled == ["requeue"]
+
+
+def test_only_handling_starts_of_redeliveries_count_towards_poison(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    upgrade(url)
+    processor = _processor(url, limit=2)
+    ledger.metadata.create_all(processor.uow.engine)
+    body = outgoing(item_event("P-9")).body
+    # a message prefetched beside a poison message comes back with a high delivery count,
+    # but it was never started: it is handled normally
+    d, settled = _delivery(body, count=7)
+    assert processor(d) is Outcome.HANDLED and settled == ["ack"]
+
+    crash = outgoing(item_event("P-10", permanent=True)).body
+    starts = []
+    for count in (2, 3):  # two redeliveries whose handling started and "crashed"
+        d, _ = _delivery(crash, count)
+        starts.append(processor._count_start("ledger", d))
+    assert starts == [1, 2]
+    d, settled = _delivery(crash, 4)
+    assert processor(d) is Outcome.DEAD and settled == ["ack"]
+
+
+def test_the_embedded_broker_redelivers_a_dead_workers_messages_after_its_lease(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'broker.sqlite'}?lease=1"
+    worker, survivor = SqlTransport(url), SqlTransport(url)
+    worker.setup({"hub.q": ["t.x"]})
+    worker.publish([Outgoing(EVENTS_EXCHANGE, "t.x", b"1", "m-1")])
+    taken = worker._lease(["hub.q"], 10)  # the worker takes it, then dies without settling
+    assert [r["message_id"] for r in taken] == ["m-1"]
+    assert survivor._lease(["hub.q"], 10) == []
+    time.sleep(1.2)
+    got: list[Delivery] = []
+    stop = threading.Event()
+
+    def on(d: Delivery) -> None:
+        got.append(d)
+        d.ack()
+        stop.set()
+
+    survivor.consume(["hub.q"], on, prefetch=10, stop=stop)
+    assert got[0].message_id == "m-1" and got[0].delivery_count == 2
+    assert survivor.stats(["hub.q"])[0].depth == 0
+
+
+def test_a_batch_commits_together_and_settles_each_message_on_its_own(database_url: str) -> None:
+    upgrade(database_url)
+    processor = _processor(database_url)
+    ledger.metadata.create_all(processor.uow.engine)
+    bodies = [
+        outgoing(item_event("B-1", key="k-1")).body,
+        outgoing(item_event("B-1", key="k-1")).body,  # the same key again, in the same batch
+        outgoing(item_event("B-2", permanent=True)).body,
+        b"{not json",
+        outgoing(item_event("B-3")).body,
+    ]
+    settled: list[str] = []
+    batch = [
+        Delivery(
+            "hub.ledger",
+            "test.item.created",
+            body,
+            {},
+            f"m-{i}",
+            1,
+            ack=lambda i=i: settled.append(f"ack {i}"),
+            requeue=lambda i=i: settled.append(f"requeue {i}"),
+        )
+        for i, body in enumerate(bodies)
+    ]
+    outcomes = processor.handle_batch(batch)
+    assert sorted(o.value for o in outcomes) == sorted(
+        ["handled", "duplicate", "dead-lettered", "dead-lettered", "handled"]
+    )
+    assert sorted(settled) == [f"ack {i}" for i in range(5)]
+    with processor.uow.engine.connect() as conn:
+        items = sorted(
+            conn.execute(ledger.ledger.select()).mappings().all(), key=lambda r: r["item"]
+        )
+    assert [r["item"] for r in items] == ["B-1", "B-3"]
+    processor.uow.engine.dispose()
