@@ -60,12 +60,12 @@ def on_pending(event: CloudEvent, uow: UnitOfWork) -> None:
         state.pending_event_id = event.id
         state.updated_at = uow.now()
         return
-    existing = service.find_tickets_by_origin(uow, ORIGIN, data.agreement_id)
-    if existing:
+    if state is not None and state.ticket_id is not None:
+        # every ticket of an agreement is opened here, with its state row in the same commit
         log.info(
             "agreement %s already has ticket %s: nothing to open",
             data.agreement_id,
-            existing[0].id,
+            state.ticket_id,
             extra={"event_id": event.id, "correlation_id": event.chain},
         )
         return

@@ -5,9 +5,25 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 _EXTRA = ("event_id", "correlation_id", "consumer")
+_context: ContextVar[dict[str, Any]] = ContextVar("hub_log_context", default={})  # noqa: B039
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Every log line written in the block (in this thread) carries ``fields`` in JSON logs,
+    e.g. the event id and correlation id of the message being handled."""
+    token = _context.set({**_context.get(), **{k: v for k, v in fields.items() if v}})
+    try:
+        yield
+    finally:
+        _context.reset(token)
 
 
 class JsonFormatter(logging.Formatter):
@@ -18,9 +34,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        bound = _context.get()
         for key in _EXTRA:
             if hasattr(record, key):
                 out[key] = getattr(record, key)
+            elif key in bound:
+                out[key] = bound[key]
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)

@@ -7,6 +7,7 @@ present. Keys in the file are the setting names without the prefix (``broker_url
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -125,6 +126,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 "expected amqp://, kafka://, memory:// or sqla+sqlite:///, got " + repr(value)
             )
+        if scheme == "kafka":
+            from hub.runtime.transports.kafka import KafkaOptions
+
+            KafkaOptions.parse(value)  # its options: a ValueError says which is wrong
         return value
 
     @field_validator("database_url")
@@ -179,10 +184,22 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigurationError(f"settings file {path}: {e}") from None
 
 
+_USER_PASSWORD = re.compile(r"(://[^:/@?]+:)[^@/]*@")
+_PASSWORD_OPTION = re.compile(r"((?:^|[?&])[\w.]*password=)[^&]*", re.IGNORECASE)
+
+
+def redact(url: str) -> str:
+    """``url`` without its secrets (the password of its user, ``*password=`` options), for
+    logs, pages and error messages."""
+    return _PASSWORD_OPTION.sub(r"\1***", _USER_PASSWORD.sub(r"\1***@", url))
+
+
 def _describe(err: Any) -> str:
     field = str(err["loc"][0]) if err["loc"] else "settings"
     name = ENV_PREFIX + field.upper()
     value = err.get("input")
+    if isinstance(value, str):
+        value = redact(value)
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         return f"{field}: unknown setting (in the settings file)"

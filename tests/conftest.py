@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.services import fresh_postgres_database, fresh_rabbitmq_vhost
+from tests.support.kafka import mock_kafka_cluster
 
 
 @pytest.fixture
@@ -60,20 +61,24 @@ def _tier(kind: str, tmp_path: Path) -> Iterator[dict[str, str]]:
             "broker_url": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}?lease=3",
             "database_url": f"sqlite:///{tmp_path / 'hub.sqlite'}",
         }
+    elif kind == "kafka":
+        with mock_kafka_cluster() as kafka:
+            yield {"broker_url": kafka, "database_url": f"sqlite:///{tmp_path / 'hub.sqlite'}"}
     else:
         with fresh_rabbitmq_vhost() as amqp, fresh_postgres_database() as pg:
             yield {"broker_url": amqp, "database_url": pg}
 
 
-@pytest.fixture(params=["memory", "embedded", "production"])
+@pytest.fixture(params=["memory", "embedded", "production", "kafka"])
 def tier(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     """Broker and database URLs of one deployment tier: the in-memory fake on SQLite, the
-    embedded default (SQLite broker + SQLite store), production (RabbitMQ + PostgreSQL)."""
+    embedded default (SQLite broker + SQLite store), production (RabbitMQ + PostgreSQL),
+    Kafka (librdkafka's mock cluster in the test process + SQLite)."""
     with _tier(request.param, tmp_path) as urls:
         yield urls
 
 
-@pytest.fixture(params=["embedded", "production"])
+@pytest.fixture(params=["embedded", "production", "kafka"])
 def process_tier(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     """The tiers whose broker outlives a process (for tests that run ``hub`` as a process)."""
     with _tier(request.param, tmp_path) as urls:

@@ -1,5 +1,12 @@
-"""Drive the benchmark: the hub (a ``hub run`` process) and the hand-written baseline, side by
-side in one run, on RabbitMQ + PostgreSQL, each fed the same events by the same publisher."""
+"""Drive the benchmark: ``hub run`` worker processes with the hub's own consumers, fed the
+realistic mix of ``hub.bench.mix``, and in the same run the hand-written pika + psycopg loop of
+``hub.bench.baseline`` fed the same mix on the same RabbitMQ and PostgreSQL.
+
+Figures: distinct events per second from the first publish to the last answer; latency from
+publishing an event (its scheduled time when a rate is offered, so a publisher falling behind
+is not hidden) to receiving its answer; peak and sampled resident memory of the workers;
+answers received twice; events whose effect or answer never came (lost).
+"""
 
 from __future__ import annotations
 
@@ -8,32 +15,33 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import pika
 import psycopg
 
-from hub.bench.consumer import IN_TYPE, OUT_TYPE, metadata
-from hub.store.db import make_engine, upgrade
+from hub.bench.mix import ANSWERS, Mix
+from hub.runtime.transport import EVENTS_EXCHANGE, Delivery, Outgoing
+from hub.runtime.transports import transport_for
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT_QUEUE = "bench.out"
+TAP = "bench.out"
 BASELINE_QUEUE = "bench.baseline"
-BASELINE_KEY = "bench.baseline.item"
-HUB_QUEUE = "hub.bench"
+INBOUND = ["finance.agreement.pending", "edu.request.created", "edu.enrollment.upserted"]
 
 
 @dataclass
 class Result:
-    mode: str
+    mode: str  # hub | baseline
+    broker: str  # rabbitmq | embedded
     events: int
-    duplicates_sent: int
+    sends: int
     workers: int
     seconds: float
     events_per_s: float
@@ -41,14 +49,27 @@ class Result:
     p95_ms: float
     p99_ms: float
     peak_rss_mb: float
+    rss_first_mb: float
+    rss_last_mb: float
     duplicates_downstream: int
     lost: int
 
 
+@dataclass
+class Target:
+    """Where one mode runs: a broker URL, a database URL and how to start a worker."""
+
+    broker: str
+    broker_url: str
+    database_url: str
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
 @contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
+def fresh_postgres(admin_url: str) -> Iterator[str]:
     name = "hub_bench_" + uuid.uuid4().hex[:8]
-    dsn = admin_url.replace("postgresql+psycopg://", "postgresql://")
+    dsn = _dsn(admin_url)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -58,208 +79,400 @@ def fresh_database(admin_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _channel(amqp_url: str) -> tuple[pika.BlockingConnection, object]:
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def clear_queues(amqp_url: str, queues: list[str]) -> None:
+    """Delete the benchmark's queues on RabbitMQ, so a mode never feeds another's queues."""
+    import pika
+
     conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    return conn, conn.channel()
-
-
-def declare(amqp_url: str) -> None:
-    conn, ch = _channel(amqp_url)
-    ch.exchange_declare("hub.events", exchange_type="topic", durable=True)  # type: ignore[attr-defined]
-    for queue, key in ((OUT_QUEUE, OUT_TYPE), (BASELINE_QUEUE, BASELINE_KEY)):
-        ch.queue_declare(queue, durable=True)  # type: ignore[attr-defined]
-        ch.queue_bind(queue, "hub.events", key)  # type: ignore[attr-defined]
-        ch.queue_purge(queue)  # type: ignore[attr-defined]
-    conn.close()
-    conn, ch = _channel(amqp_url)
-    try:  # left over by an interrupted run
-        ch.queue_purge(HUB_QUEUE)  # type: ignore[attr-defined]
-    except pika.exceptions.ChannelClosedByBroker:
-        pass  # not declared yet
-    if conn.is_open:
+    try:
+        for q in queues:
+            ch = conn.channel()
+            ch.queue_delete(q)
+            ch.close()
+    finally:
         conn.close()
-
-
-def publish(
-    amqp_url: str, routing_key: str, n: int, duplicates: float, rate: float, tag: str
-) -> int:
-    """Publish ``n`` distinct events (plus re-sends of a share of them) at ``rate``/s (0: as
-    fast as confirms allow). Returns the number of duplicates sent."""
-    conn, ch = _channel(amqp_url)
-    ch.confirm_delivery()  # type: ignore[attr-defined]
-    every = int(1 / duplicates) if duplicates > 0 else 0
-    dups = 0
-    started = time.perf_counter()
-    for i in range(n):
-        if rate > 0:
-            delay = started + i / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-        event = {
-            "specversion": "1.0",
-            "id": f"{tag}-{i}",
-            "source": "urn:bench",
-            "type": IN_TYPE,
-            "time": "2026-11-24T12:00:00Z",
-            "subject": f"{tag}-{i}",
-            "datacontenttype": "application/json",
-            "data": {"item": f"{tag}-{i}", "sent_at": time.time()},
-        }
-        body = json.dumps(event).encode()
-        props = pika.BasicProperties(
-            delivery_mode=2, message_id=event["id"], content_type="application/cloudevents+json"
-        )
-        ch.basic_publish("hub.events", routing_key, body, props)  # type: ignore[attr-defined]
-        if every and i % every == 0:
-            ch.basic_publish("hub.events", routing_key, body, props)  # type: ignore[attr-defined]
-            dups += 1
-    conn.close()
-    return dups
 
 
 class Collector(threading.Thread):
-    def __init__(self, amqp_url: str, expected: int, timeout: float, tag: str) -> None:
+    """Reads the answers from the tap queue and times them against their events."""
+
+    def __init__(self, broker_url: str, sent: dict[str, float], tag: str) -> None:
         super().__init__(daemon=True)
-        self.amqp_url, self.expected, self.timeout = amqp_url, expected, timeout
+        self.transport = transport_for(broker_url)
+        self.sent = sent
         self.tag = tag
-        self.latencies: list[float] = []
-        self.items: set[str] = set()
+        self.answered: dict[str, float] = {}
         self.received = 0
-        self.last = 0.0
+        self.stop = threading.Event()
 
     def run(self) -> None:
-        conn, ch = _channel(self.amqp_url)
-        ch.basic_qos(prefetch_count=500)  # type: ignore[attr-defined]
-        deadline = time.monotonic() + self.timeout
-        for method, _props, body in ch.consume(OUT_QUEUE, inactivity_timeout=0.5):  # type: ignore[attr-defined]
-            if method is not None:
-                data = json.loads(body)["data"]
-                now = time.time()
-                ch.basic_ack(method.delivery_tag)  # type: ignore[attr-defined]
-                if not str(data["item"]).startswith(self.tag):
-                    continue  # not from this run
-                self.received += 1
-                if data["item"] not in self.items:
-                    self.items.add(data["item"])
-                    self.latencies.append(now - float(data["sent_at"]))
-                self.last = now
-            if len(self.items) >= self.expected or time.monotonic() > deadline:
-                break
-        conn.close()
+        self.transport.consume_batches(
+            [TAP], self._batch, prefetch=500, max_batch=200, stop=self.stop
+        )
+        self.transport.close()
+
+    def _batch(self, batch: list[Delivery]) -> None:
+        now = time.time()
+        for d in batch:
+            cause = json.loads(d.body).get("causationid") or ""
+            d.ack()
+            if not cause.startswith(self.tag):
+                continue  # an earlier run's
+            self.received += 1
+            self.answered.setdefault(cause, now)
+
+    def latencies(self) -> list[float]:
+        return [t - self.sent[c] for c, t in self.answered.items() if c in self.sent]
 
 
-def peak_rss_mb(pid: int) -> float:
+class RssSampler(threading.Thread):
+    def __init__(self, pids: Callable[[], list[int]]) -> None:
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.samples: list[float] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            values = [_status_mb(p, "VmRSS") for p in self.pids()]
+            if values:
+                self.samples.append(max(values))
+
+
+def _status_mb(pid: int, field_name: str) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field_name + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
 
 
-def _percentile(values: list[float], q: float) -> float:
+def _percentile(values: list[float], q: int) -> float:
     if not values:
         return float("nan")
     if len(values) == 1:
-        return values[0] * 1000
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
+        return round(values[0] * 1000, 1)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000, 1)
+
+
+def publish(broker_url: str, mix: Mix, rate: float, sent: dict[str, float]) -> None:
+    """Send the mix (open loop at ``rate``/s when given; as fast as confirms allow otherwise),
+    recording when each event was (due to be) sent."""
+    transport = transport_for(broker_url)
+    started = time.time()
+    i = 0
+    try:
+        while i < len(mix.sends):
+            if rate:
+                due = int((time.time() - started) * rate) + 1
+                upto = min(len(mix.sends), max(due, i + 1))
+            else:
+                upto = min(len(mix.sends), i + 100)
+            chunk = mix.sends[i:upto]
+            for n, m in enumerate(chunk, start=i):
+                sent.setdefault(m.event_id, started + n / rate if rate else time.time())
+            transport.publish(
+                [Outgoing(EVENTS_EXCHANGE, m.routing_key, m.body, m.event_id) for m in chunk]
+            )
+            i = upto
+            if rate and i < len(mix.sends):
+                time.sleep(max(0.0, started + i / rate - time.time()))
+    finally:
+        transport.close()
+
+
+def _wait_started(logs: list[Path], procs: list[subprocess.Popen[bytes]], marker: str) -> None:
+    deadline = time.monotonic() + 60
+    for log, proc in zip(logs, procs, strict=True):
+        while marker not in log.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"a worker did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.1)
 
 
 def measure(
     mode: str,
-    amqp_url: str,
-    database_url: str,
+    target: Target,
+    mix: Mix,
     *,
-    events: int,
     workers: int,
-    duplicates: float,
     rate: float,
     timeout: float,
+    settled: Callable[[], tuple[int, int]],
+    workdir: Path,
 ) -> Result:
-    declare(amqp_url)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "HUB_BROKER_URL": amqp_url,
-        "HUB_DATABASE_URL": database_url,
-        "HUB_LOG_LEVEL": "WARNING",
-        "HUB_CONSUMERS": "hub.bench.consumer:consumer",
-    }
-    if mode == "hub":
-        upgrade(database_url)
-        engine = make_engine(database_url)
-        metadata.create_all(engine)
-        engine.dispose()
-        cmd = [sys.executable, "-m", "hub", "run"]
-        key = IN_TYPE
-    else:
-        dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
-        cmd = [sys.executable, "-m", "hub.bench.baseline", amqp_url, dsn, BASELINE_QUEUE]
-        key = BASELINE_KEY
-    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT) for _ in range(workers)]
+    """Run ``workers`` processes of ``target`` against ``mix``; ``settled`` tells how many
+    (enrollments, dead letters) the store holds."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **target.env}
+    logs = [workdir / f"{mode}-{target.broker}-{i}.log" for i in range(workers)]
+    procs = [
+        subprocess.Popen(
+            target.command, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        )
+        for log in logs
+    ]
+    sampler = RssSampler(lambda: [p.pid for p in procs])
     try:
-        time.sleep(3.0)  # start-up: imports, topology, connections
-        tag = f"{mode}-{uuid.uuid4().hex[:6]}"
-        collector = Collector(amqp_url, events, timeout, tag)
+        _wait_started(logs, procs, "hub running" if mode == "hub" else "baseline consuming")
+        sent: dict[str, float] = {}
+        collector = Collector(target.broker_url, sent, mix.tag)
         collector.start()
+        sampler.start()
         started = time.time()
-        dups = publish(amqp_url, key, events, duplicates, rate, tag)
-        collector.join(timeout)
-        seconds = max(collector.last - started, 1e-9)
-        rss = max(peak_rss_mb(p.pid) for p in procs)
+        publish(target.broker_url, mix, rate, sent)
+        deadline = time.monotonic() + timeout
+        while len(collector.answered) < mix.expected_answers and time.monotonic() < deadline:
+            time.sleep(0.05)
+        finished = max(collector.answered.values(), default=time.time())
+        while settled() != (mix.enrollments, mix.invalid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # answers published twice would be arriving now
+        collector.stop.set()
+        collector.join(10)
+        peak = max(_status_mb(p.pid, "VmHWM") for p in procs)
     finally:
+        sampler.stop.set()
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(30)
-    got = len(collector.items)
+    enrollments, dead = settled()
+    seconds = max(finished - started, 1e-9)
+    latencies = collector.latencies()
+    got = len(collector.answered)
     return Result(
         mode=mode,
-        events=events,
-        duplicates_sent=dups,
+        broker=target.broker,
+        events=len(mix.distinct),
+        sends=len(mix.sends),
         workers=workers,
         seconds=round(seconds, 3),
-        events_per_s=round(got / seconds, 1),
-        p50_ms=round(_percentile(collector.latencies, 50), 1),
-        p95_ms=round(_percentile(collector.latencies, 95), 1),
-        p99_ms=round(_percentile(collector.latencies, 99), 1),
-        peak_rss_mb=round(rss, 1),
+        events_per_s=round(len(mix.distinct) / seconds, 1),
+        p50_ms=_percentile(latencies, 50),
+        p95_ms=_percentile(latencies, 95),
+        p99_ms=_percentile(latencies, 99),
+        peak_rss_mb=round(peak, 1),
+        rss_first_mb=round(sampler.samples[0], 1) if sampler.samples else 0.0,
+        rss_last_mb=round(sampler.samples[-1], 1) if sampler.samples else 0.0,
         duplicates_downstream=collector.received - got,
-        lost=events - got,
+        lost=(mix.expected_answers - got)
+        + max(0, mix.enrollments - enrollments)
+        + max(0, mix.invalid - dead),
     )
 
 
-def bench(
-    amqp_url: str,
-    pg_admin_url: str,
+def _prepare_hub_store(database_url: str, mix: Mix) -> Callable[[], tuple[int, int]]:
+    from sqlalchemy import func, select
+
+    from hub.clock import SystemClock
+    from hub.education.bulk import load, parse_lines
+    from hub.education.tables import EnrollmentRow
+    from hub.runtime.uow import Cause, UnitOfWorkFactory
+    from hub.store.db import make_engine, upgrade
+    from hub.store.models import DeadLetter
+    from hub.workflow.service import ensure_config
+
+    upgrade(database_url)
+    uow = UnitOfWorkFactory(make_engine(database_url), SystemClock())
+    with uow(Cause.action()) as u:
+        ensure_config(u)
+    records, errors = parse_lines(
+        json.dumps({"kind": "enrollment", **r}) for r in mix.enrollment_records()
+    )
+    if errors:
+        raise RuntimeError(errors)
+    load(uow, records)
+    preloaded = len(records)
+
+    def settled() -> tuple[int, int]:
+        with uow.engine.connect() as conn:
+            rows = conn.execute(select(func.count()).select_from(EnrollmentRow)).scalar_one()
+            dead = conn.execute(select(func.count()).select_from(DeadLetter)).scalar_one()
+        return int(rows) - preloaded, int(dead)
+
+    return settled
+
+
+def _hub_target(broker: str, broker_url: str, database_url: str) -> Target:
+    return Target(
+        broker,
+        broker_url,
+        database_url,
+        [sys.executable, "-m", "hub", "run"],
+        {
+            "HUB_BROKER_URL": broker_url,
+            "HUB_DATABASE_URL": database_url,
+            "HUB_LOG_LEVEL": "INFO",
+            "HUB_HTTP_PORT": "0",
+        },
+    )
+
+
+@contextmanager
+def hub_site(
+    broker: str, workdir: Path, *, amqp_url: str, pg_url: str, kafka_url: str | None = None
+) -> Iterator[tuple[str, str]]:
+    """A broker URL and a fresh database URL for ``broker``; cleaned up afterwards. Kafka
+    without ``kafka_url`` is librdkafka's mock cluster inside this process."""
+    from consumers import ALL
+
+    queues = [c.queue for c in ALL]
+    if broker == "rabbitmq":
+        clear_queues(amqp_url, [TAP, BASELINE_QUEUE, *queues])
+        try:
+            with fresh_postgres(pg_url) as db:
+                yield amqp_url, db
+        finally:
+            clear_queues(amqp_url, [TAP, *queues])
+    elif broker == "embedded":
+        yield f"sqla+sqlite:///{workdir / 'broker.sqlite'}", f"sqlite:///{workdir / 'hub.sqlite'}"
+    elif broker == "kafka":
+        from hub.bench.kafka import kafka_cluster
+
+        with kafka_cluster(kafka_url) as url, fresh_postgres(pg_url) as db:
+            yield url, db
+    else:
+        raise ValueError(f"no benchmark mode for broker {broker!r}")
+
+
+def run_hub(
+    broker: str,
+    mix: Mix,
     *,
+    amqp_url: str,
+    pg_url: str,
+    workers: int,
+    rate: float,
+    timeout: float,
+    workdir: Path,
+    kafka_url: str | None = None,
+) -> Result:
+    from consumers import ALL
+
+    site = hub_site(broker, workdir, amqp_url=amqp_url, pg_url=pg_url, kafka_url=kafka_url)
+    with site as (broker_url, db):
+        transport = transport_for(broker_url)
+        transport.setup({**{c.queue: c.event_types for c in ALL}, TAP: list(ANSWERS)})
+        transport.close()
+        return measure(
+            "hub",
+            _hub_target(broker, broker_url, db),
+            mix,
+            workers=workers,
+            rate=rate,
+            timeout=timeout,
+            settled=_prepare_hub_store(db, mix),
+            workdir=workdir,
+        )
+
+
+def run_baseline(
+    mix: Mix,
+    *,
+    amqp_url: str,
+    pg_url: str,
+    workers: int,
+    rate: float,
+    timeout: float,
+    workdir: Path,
+) -> Result:
+    from hub.bench import baseline
+
+    clear_queues(amqp_url, [TAP, BASELINE_QUEUE])
+    with fresh_postgres(pg_url) as db:
+        dsn = _dsn(db)
+        baseline.preload(dsn, mix.enrollment_records())
+        transport = transport_for(amqp_url)
+        transport.setup({BASELINE_QUEUE: INBOUND, TAP: list(ANSWERS)})
+        transport.close()
+        target = Target(
+            "rabbitmq",
+            amqp_url,
+            db,
+            [sys.executable, "-m", "hub.bench.baseline", amqp_url, dsn, BASELINE_QUEUE],
+        )
+        preloaded = len(mix.enrollment_records())
+
+        def settled() -> tuple[int, int]:
+            c = baseline.counts(dsn)
+            return c["enrollments"] - preloaded, c["dead"]
+
+        try:
+            return measure(
+                "baseline",
+                target,
+                mix,
+                workers=workers,
+                rate=rate,
+                timeout=timeout,
+                settled=settled,
+                workdir=workdir,
+            )
+        finally:
+            clear_queues(amqp_url, [TAP, BASELINE_QUEUE])
+
+
+def bench(
+    *,
+    brokers: list[str],
+    amqp_url: str,
+    pg_url: str,
     events: int,
     workers: int,
     duplicates: float,
     rate: float,
     timeout: float,
+    baseline: bool = True,
+    kafka_url: str | None = None,
 ) -> dict[str, object]:
-    results = []
-    for mode in ("hub", "baseline"):
-        with fresh_database(pg_admin_url) as db:
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
+        for broker in brokers:
+            workdir = Path(tmp) / broker
+            workdir.mkdir()
+            mix = Mix(events, duplicates, tag=f"{broker}-{uuid.uuid4().hex[:6]}")
             results.append(
-                measure(
-                    mode,
-                    amqp_url,
-                    db,
-                    events=events,
+                run_hub(
+                    broker,
+                    mix,
+                    amqp_url=amqp_url,
+                    pg_url=pg_url,
                     workers=workers,
-                    duplicates=duplicates,
                     rate=rate,
                     timeout=timeout,
+                    workdir=workdir,
+                    kafka_url=kafka_url,
                 )
             )
-    hub, base = results
+        if baseline:
+            workdir = Path(tmp) / "baseline"
+            workdir.mkdir()
+            mix = Mix(events, duplicates, tag=f"baseline-{uuid.uuid4().hex[:6]}")
+            results.append(
+                run_baseline(
+                    mix,
+                    amqp_url=amqp_url,
+                    pg_url=pg_url,
+                    workers=workers,
+                    rate=rate,
+                    timeout=timeout,
+                    workdir=workdir,
+                )
+            )
+    base = next((r for r in results if r.mode == "baseline"), None)
+    ratios = {
+        f"{r.broker}/baseline": round(r.events_per_s / base.events_per_s, 3)
+        for r in results
+        if base and r.mode == "hub" and base.events_per_s
+    }
     return {
         "results": [asdict(r) for r in results],
-        "throughput_ratio": round(hub.events_per_s / base.events_per_s, 3)
-        if base.events_per_s
-        else None,
+        "throughput_ratio": ratios,
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
     }

@@ -7,7 +7,7 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from hub.cli import bench, db, general, refdata, runtime
+from hub.cli import bench, db, general, operate, refdata, runtime
 from hub.cli import config as config_cli
 from hub.cli import tickets as tickets_cli
 from hub.cli.common import fail
@@ -23,6 +23,7 @@ app = typer.Typer(
 general.register(app)
 runtime.register(app)
 bench.register(app)
+operate.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(config_cli.app, name="config")
 app.add_typer(tickets_cli.app, name="tickets")

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from hub.runtime.deadletters import DeadLetterFilter, DeadLetters, detail, summa
 from hub.runtime.transport import EVENTS_EXCHANGE, Outgoing, Unroutable
 from hub.runtime.transports import transport_for
 from hub.runtime.uow import UnitOfWorkFactory
+from hub.settings import redact
 from hub.store.db import make_engine, upgrade
 from schemas import decode
 
@@ -36,44 +38,56 @@ def register(app: typer.Typer) -> None:
 
 def run(
     no_consume: bool = typer.Option(False, "--no-consume", help="Run the relay and timers only."),
+    no_http: bool = typer.Option(
+        False, "--no-http", help="No web console, API or /metrics in this process."
+    ),
 ) -> None:
     """Start everything a site needs in the foreground; Ctrl-C or SIGTERM stops gracefully."""
     s = settings()
     configure_logging(s.log_level, s.log_format)
     log = logging.getLogger("hub")
-    hub = build(s)
-    version = apply_workflow_config(hub)
-    hub.setup()
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("stopping (%s): finishing in-flight messages", signal.Signals(signum).name)
         stop.set()
 
+    # before start-up, so that a stop asked for while starting is a clean stop too
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    observer = None
+    if not no_http:
+        from hub.web.metrics import MetricsObserver
+
+        observer = MetricsObserver()
+    hub = build(s, observer=observer)
+    version = apply_workflow_config(hub)
+    hub.setup()
+    if stop.is_set():
+        hub.close()
+        log.info("hub stopped")
+        return
+    web = None
+    if not no_http:
+        from hub.web.server import WebServer
+
+        web = WebServer(hub, s.http_host, s.http_port)
+        log.info("web console and API on %s", web.start())
     hub.start(stop, consume=not no_consume)
     log.info(
         "hub running: broker %s, database %s, workflow configuration v%d, consumers %s",
-        _safe(s.effective_broker_url),
-        _safe(s.effective_database_url),
+        redact(s.effective_broker_url),
+        redact(s.effective_database_url),
         version,
         ", ".join(c.name for c in hub.consumers) or "none",
     )
     while not stop.wait(0.5):
         pass
+    if web is not None:
+        web.stop()
     hub.join()
     hub.close()
     log.info("hub stopped")
-
-
-def _safe(url: str) -> str:
-    """A URL without its password, for logs."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
-    return url
 
 
 def publish(
@@ -146,32 +160,40 @@ def _outgoing(body: bytes, routing_key: str | None = None) -> Outgoing:
     return Outgoing(EVENTS_EXCHANGE, routing_key or event_type, body, event_id, {}, subject)
 
 
-def queues(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Each hub queue's depth, consumers and in-flight messages, and the outbox backlog."""
+def queues(
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    interval: float = typer.Option(
+        1.0, min=0, help="Seconds between two depth samples for the inbound rate (0: skip it)."
+    ),
+) -> None:
+    """Each hub queue's depth, consumers, in-flight messages and in/out rates, and the outbox;
+    on Kafka also the lag per partition and the streaming view (counts and latency per window)."""
+    import time
+
     from hub.bootstrap import default_consumers
-    from hub.runtime.relay import OutboxRelay
+    from hub.runtime.overview import RateSampler, outbox_backlog, queue_rows
 
     s = settings()
     transport = transport_for(s.effective_broker_url)
     names = [c.queue for c in default_consumers(s.consumers)]
-    stats = transport.stats(names)
-    transport.close()
     uow = _uow()
-    due, later = OutboxRelay(uow, transport).backlog()
-    rows = [
-        {
-            "queue": q.name,
-            "depth": q.depth,
-            "consumers": q.consumers,
-            "in_flight": q.in_flight,
-            "oldest_age_s": q.oldest_age,
-        }
-        for q in stats
-    ]
+    sampler = RateSampler()
+    try:
+        if interval > 0:
+            for q in transport.stats(names):
+                sampler.in_rate(q, 0.0)
+            time.sleep(interval)
+        rows = queue_rows(uow, transport, names, sampler)
+    finally:
+        transport.close()
+    outbox = outbox_backlog(uow)
+    stream = _streaming_view(s.effective_broker_url, names)
     if json_out:
-        print_json({"queues": rows, "outbox": {"due": due, "scheduled": later}})
+        print_json(
+            {"queues": rows, "outbox": outbox, **({"stream": stream} if stream is not None else {})}
+        )
         return
-    table = Table("queue", "depth", "consumers", "in flight", "oldest (s)")
+    table = Table("queue", "depth", "consumers", "in flight", "oldest (s)", "in/s", "out/s")
     for r in rows:
         table.add_row(
             str(r["queue"]),
@@ -179,9 +201,27 @@ def queues(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
             _opt(r["consumers"]),
             _opt(r["in_flight"]),
             _opt(r["oldest_age_s"], "{:.1f}"),
+            _opt(r["in_per_s"], "{:.2f}"),
+            _opt(r["out_per_s"], "{:.2f}"),
         )
     console.print(table)
-    console.print(f"outbox: {due} due, {later} scheduled (retries)")
+    console.print(
+        f"outbox: {outbox['due']} due, {outbox['scheduled']} scheduled "
+        f"({outbox['retries']} retries)"
+    )
+    if any(r.get("partitions") for r in rows) or stream is not None:
+        from hub.cli.kafka import print_kafka_view
+
+        print_kafka_view(rows, stream or [])
+
+
+def _streaming_view(url: str, queues: list[str]) -> list[dict[str, Any]] | None:
+    """The Kafka streaming view (windows of counts and latency), or None on other brokers."""
+    if not url.startswith("kafka://"):
+        return None
+    from hub.runtime.transports.kafka_view import read_view
+
+    return [asdict(w) for w in read_view(url, queues)]
 
 
 def _opt(value: Any, fmt: str = "{}") -> str:

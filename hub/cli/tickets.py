@@ -51,6 +51,8 @@ def ticket_json(ticket: Ticket, uow: UnitOfWork | None = None) -> dict[str, Any]
         "branch": ticket.branch,
         "origin_type": ticket.origin_type,
         "origin_id": ticket.origin_id,
+        "group": ticket.group,
+        "classification": ticket.classification,
         "parameters": ticket.visible_parameters(),
         "opened_at": ticket.opened_at.isoformat(),
         "due_at": ticket.due_at.isoformat() if ticket.due_at else None,
@@ -76,7 +78,15 @@ def ticket_json(ticket: Ticket, uow: UnitOfWork | None = None) -> dict[str, Any]
             {"by": c.by, "at": c.at.isoformat(), "text": c.text} for c in repo.comments(ticket.id)
         ]
         out["attachments"] = [
-            {"filename": a.filename, "size": a.size, "sha256": a.sha256, "by": a.by}
+            {
+                "id": a.id,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "sha256": a.sha256,
+                "by": a.by,
+                "at": a.at.isoformat(),
+            }
             for a in repo.attachments(ticket.id)
         ]
     return out

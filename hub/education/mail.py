@@ -2,8 +2,10 @@
 
 ``queue_mail`` writes an outbox row of kind ``mail`` (exchange ``smtp``, routing key = the
 recipient, body = the message as JSON). The relay hands such rows to ``SmtpDeliverer``; while
-the SMTP server is down the row stays pending and is tried again later, so mail is delayed,
-never lost. Delivery is at-least-once: every message carries a ``Message-ID`` derived from
+the SMTP server is down, or answers with a temporary (4xx) reply, the row stays pending and is
+tried again later, so mail is delayed, never lost. A permanent (5xx) reply, e.g. a mailbox
+that does not exist, moves the row to the dead-letter store (consumer ``mail``) with the
+server's answer; ``hub dlq replay`` sends it again once the cause is mended. Delivery is at-least-once: every message carries a ``Message-ID`` derived from
 the row, so a rare second copy (a crash between the server's acceptance and the row being
 marked sent) is recognisable.
 
@@ -27,7 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
-from hub.errors import ConfigurationError
+from hub.errors import ConfigurationError, PermanentError
 from hub.store.models import OutboxMessage
 
 if TYPE_CHECKING:
@@ -113,9 +115,10 @@ class SmtpServer:
 class SmtpDeliverer:
     """Delivers outbox rows of kind ``mail`` to an SMTP server.
 
-    ``deliver`` returns once the server accepted the message and raises (``OSError``,
-    ``smtplib.SMTPException``) otherwise; a refused connection is tried twice more within a
-    second here, longer outages are the relay's business (``retry_delay``).
+    ``deliver`` returns once the server accepted the message, raises ``PermanentError`` for a
+    permanent (5xx) reply and ``OSError`` / ``smtplib.SMTPException`` otherwise; a refused
+    connection is tried twice more within a second here, longer outages are the relay's
+    business (``retry_delay``).
     """
 
     def __init__(
@@ -143,14 +146,24 @@ class SmtpDeliverer:
 
     def deliver(self, row: OutboxMessage) -> None:
         msg = self.message(row)
-        for attempt in Retrying(
-            retry=retry_if_exception_type((ConnectionError, smtplib.SMTPServerDisconnected)),
-            wait=wait_fixed(0.3),
-            stop=stop_after_attempt(3),
-            reraise=True,
-        ):
-            with attempt:
-                self._send(msg)
+        try:
+            for attempt in Retrying(
+                retry=retry_if_exception_type((ConnectionError, smtplib.SMTPServerDisconnected)),
+                wait=wait_fixed(0.3),
+                stop=stop_after_attempt(3),
+                reraise=True,
+            ):
+                with attempt:
+                    self._send(msg)
+        except smtplib.SMTPRecipientsRefused as e:
+            replies = list(e.recipients.values())
+            if replies and all(code >= 500 for code, _ in replies):
+                raise PermanentError(f"{msg['To']} refused: {_reply(*replies[0])}") from e
+            raise
+        except smtplib.SMTPResponseException as e:
+            if e.smtp_code >= 500:
+                raise PermanentError(f"refused: {_reply(e.smtp_code, e.smtp_error)}") from e
+            raise
         log.info("mail %s sent to %s", row.event_id, msg["To"])
 
     def _send(self, msg: EmailMessage) -> None:
@@ -166,3 +179,9 @@ class SmtpDeliverer:
             if s.username:
                 smtp.login(s.username, s.password or "")
             smtp.send_message(msg, from_addr=s.sender)
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {text}".strip()

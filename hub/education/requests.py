@@ -18,7 +18,7 @@ from typing import Literal
 from hub.education.billing import plan_charge
 from hub.education.eligibility import Rejection, check_request
 from hub.education.mail import OutgoingMail, queue_mail
-from hub.education.refdata import RefData, StudentOptions
+from hub.education.refdata import Enrollment, RefData, StudentOptions
 from hub.education.tables import ChargeRow, EduRequestRow
 from hub.errors import PermanentError
 from hub.runtime.uow import UnitOfWork
@@ -112,7 +112,7 @@ def receive_request(uow: UnitOfWork, request: RequestCreated) -> Ticket | Reject
     uow.session.add(row)
     uow.session.flush()
     if tt.billing is not None and tt.billing.charged and tt.billing.charge_at == "opening":
-        request_charge(uow, config, tt, row, ticket.id)
+        request_charge(uow, config, tt, row, ticket.id, enrollment=enrollment)
     if tt.email is not None and tt.email.on_open:
         if student.email:
             queue_mail(uow, opening_mail(tt, request, ticket.id), about=ticket.id)
@@ -138,14 +138,22 @@ def opening_mail(tt: TicketType, request: RequestCreated, ticket_id: str) -> Out
 
 
 def request_charge(
-    uow: UnitOfWork, config: WorkflowConfig, tt: TicketType, req: EduRequestRow, ticket_id: str
+    uow: UnitOfWork,
+    config: WorkflowConfig,
+    tt: TicketType,
+    req: EduRequestRow,
+    ticket_id: str,
+    *,
+    enrollment: Enrollment | None = None,
 ) -> ChargeRow | None:
     """Record the ticket's charge and emit ``billing.charge.requested``; ``None`` (nothing
-    done) when the ticket's charge was requested before."""
+    done) when the ticket's charge was requested before. ``enrollment``: the student's, read
+    in this unit of work for a ticket it has just opened (which has no charge yet)."""
     charge_id = charge_id_for(ticket_id)
-    if uow.session.get(ChargeRow, charge_id) is not None:
-        return None
-    enrollment = RefData(uow.session).enrollment(req.company, req.ra, req.academic_period)
+    if enrollment is None:
+        if uow.session.get(ChargeRow, charge_id) is not None:
+            return None
+        enrollment = RefData(uow.session).enrollment(req.company, req.ra, req.academic_period)
     if enrollment is None:
         raise PermanentError(
             f"request {req.request_id}: no enrollment of {req.ra} in {req.academic_period} "

@@ -2,7 +2,9 @@
 
 Replaying writes the original bytes to the outbox, addressed to the queue of the consumer that
 failed (not to every subscriber of the event type), with the attempt count reset; the relay
-publishes it. The dead letter is kept, marked ``replayed``, until purged.
+publishes it. A dead letter that was an outbox row the relay could not deliver (e.g. mail a
+server refused) goes back to the outbox as that row was. The dead letter is kept, marked
+``replayed``, until purged.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import delete, func, select
 
 from hub.errors import HubError
 from hub.runtime.processor import ATTEMPT, FIRST_FAILURE, LAST_ERROR
+from hub.runtime.relay import OUTBOX_ORIGIN
 from hub.runtime.transport import DIRECT
 from hub.runtime.uow import UnitOfWorkFactory
 from hub.store.models import DeadLetter, OutboxMessage
@@ -140,20 +143,23 @@ class DeadLetters:
                     if k not in (ATTEMPT, FIRST_FAILURE, LAST_ERROR)
                 }
                 headers["x-hub-replay-of"] = dl.id
+                origin = headers.pop(OUTBOX_ORIGIN, None) or {
+                    "kind": "replay",
+                    "exchange": DIRECT,
+                    "routing_key": dl.queue,
+                    "subject": None,
+                    "causation_id": None,
+                }
                 session.add(
                     OutboxMessage(
-                        kind="replay",
                         event_id=dl.event_id or f"dead-letter-{dl.id}",
                         event_type=dl.event_type or "?",
-                        exchange=DIRECT,
-                        routing_key=dl.queue,
-                        subject=None,
                         headers=headers,
                         body=dl.body,
                         correlation_id=dl.correlation_id,
-                        causation_id=None,
                         created_at=now,
                         available_at=now,
+                        **origin,
                     )
                 )
                 dl.status = "replayed"

@@ -26,17 +26,27 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from hub.errors import PermanentError
+from hub.logs import log_context
 from hub.runtime.observe import Observer
 from hub.runtime.policy import RetryPolicy
 from hub.runtime.registry import Consumer
+from hub.runtime.tracing import handling_span
 from hub.runtime.transport import DIRECT, POISON_QUEUE, Delivery
-from hub.runtime.uow import Cause, Duplicate, UnitOfWork, UnitOfWorkFactory
+from hub.runtime.uow import (
+    Cause,
+    Duplicate,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    append,
+    defer_appends,
+    write_appends,
+)
 from hub.store.models import DeadLetter, HandlingAttempt, InboxEntry, OutboxMessage
 from schemas import CloudEvent, decode
 
@@ -77,6 +87,19 @@ _commit_retry = retry(
 )
 
 
+def _is_key_race(error: BaseException) -> bool:
+    """A unique violation: maybe a concurrent worker committed the same event (its inbox row or
+    one of its effects, whose ids derive from the event) first."""
+    seen: BaseException | None = error
+    for _ in range(10):  # the exception and what caused it
+        if seen is None:
+            break
+        if isinstance(seen, IntegrityError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _is_store_outage(error: BaseException) -> bool:
     return isinstance(error, OperationalError) or (
         isinstance(error, DBAPIError) and error.connection_invalidated
@@ -105,7 +128,13 @@ class Processor:
 
     def __call__(self, delivery: Delivery) -> Outcome:
         started = time.perf_counter()
-        outcome, event_type, consumer_name = self._process(delivery)
+        meta = _peek(delivery.body)
+        with log_context(
+            event_id=delivery.message_id or meta.get("id"),
+            correlation_id=meta.get("correlationid") or meta.get("id"),
+            consumer=delivery.queue.removeprefix("hub."),
+        ):
+            outcome, event_type, consumer_name = self._process(delivery)
         if outcome is Outcome.RETURNED:
             delivery.requeue()
             time.sleep(self.outage_pause)
@@ -119,9 +148,8 @@ class Processor:
     def handle_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
         """Settle several deliveries, committing the successful ones in one transaction.
 
-        Each first delivery is handled in its own savepoint: a duplicate or a failure rolls back
-        that message only. The batch commits once, then every message is acknowledged (failures
-        after their retry or dead-letter row is written). Redeliveries, undecodable messages and
+        The batch's first deliveries are handled in one transaction (see ``_handle_together``);
+        it commits once, then every message is acknowledged. Redeliveries, undecodable messages and
         messages without a handler take the one-by-one path, which records poison counts and
         dead letters on its own. Same outcomes as calling the processor once per message, with
         one commit instead of many.
@@ -149,19 +177,77 @@ class Processor:
             outcomes.extend(self._handle_together(batch))
         return outcomes
 
-    def _handle_together(self, batch: list[tuple[Delivery, Consumer, CloudEvent]]) -> list[Outcome]:
+    def _handle_together(
+        self, batch: list[tuple[Delivery, Consumer, CloudEvent]], *, again: bool = True
+    ) -> list[Outcome]:
+        """Handle ``batch`` in one transaction: keys already in the inbox (or twice in the batch)
+        are duplicates; the others get their inbox row and run their handler.
+
+        When a handler raises, the transaction is rolled back, that message is settled as a
+        failure (retry or dead letter, exactly as on its own) and the rest of the batch runs
+        again without it. When a concurrent worker commits one of the keys first, the batch
+        runs once more and finds it in the inbox. Any other failure at commit rolls back the
+        batch and its messages are handled one by one."""
         started = time.perf_counter()
-        results: list[tuple[Delivery, Consumer, CloudEvent, Outcome, Exception | None]] = []
+        outcomes: list[Outcome] = []
         session = self.uow.sessions()
         try:
             session.begin()
-            for d, consumer, event in batch:
-                results.append((d, consumer, event, *self._in_savepoint(session, consumer, event)))
-            session.commit()
+            done = self._already_handled(session, batch)
+            defer_appends(session)  # inbox and outbox rows: one insert each at the end
+            for _d, consumer, event in batch:
+                key = (consumer.name, event.key)
+                if key in done:
+                    outcomes.append(Outcome.DUPLICATE)
+                    continue
+                done.add(key)
+                append(
+                    session,
+                    InboxEntry,
+                    {
+                        "consumer": consumer.name,
+                        "idempotency_key": event.key,
+                        "event_id": event.id,
+                        "event_type": event.type,
+                        "correlation_id": event.chain,
+                        "handled_at": self.uow.clock.now(),
+                    },
+                )
+                try:
+                    with (
+                        log_context(
+                            event_id=event.id, correlation_id=event.chain, consumer=consumer.name
+                        ),
+                        handling_span(consumer.name, consumer.queue, event),
+                    ):
+                        consumer.handlers[event.type](
+                            event, UnitOfWork(session, Cause.of(event), self.uow.clock)
+                        )
+                except Exception as error:
+                    if _is_store_outage(error) or _is_key_race(error):
+                        raise
+                    culprit = (len(outcomes), error)
+                    break
+                outcomes.append(Outcome.HANDLED)
+            else:
+                culprit = None
+                write_appends(session)
+                session.commit()
         except Exception as error:
             session.rollback()
+            session.close()
+            if again and _is_key_race(error):
+                # another worker committed one of these keys meanwhile: the second pass finds
+                # it in the inbox and treats it as the duplicate it is
+                return self._handle_together(batch, again=False)
             if not _is_store_outage(error):
-                raise
+                log.info(
+                    "a batch of %d was rolled back (%s: %s); handling its messages one by one",
+                    len(batch),
+                    type(error).__name__,
+                    error,
+                )
+                return [self(d) for d, _, _ in batch]
             log.warning("store unreachable committing a batch of %d: %s", len(batch), error)
             for d, _, _ in batch:
                 d.requeue()
@@ -169,56 +255,56 @@ class Processor:
             return [Outcome.RETURNED] * len(batch)
         finally:
             session.close()
+        if culprit is not None:  # rolled back on closing the session
+            index, failure = culprit
+            settled = self._settle_culprit(batch[index], failure)
+            rest = [*batch[:index], *batch[index + 1 :]]
+            outcomes = self._handle_together(rest, again=again) if rest else []
+            return [*outcomes[:index], settled, *outcomes[index:]]
         self.on_commit()
-        outcomes = []
         each = (time.perf_counter() - started) / len(batch)
-        for d, consumer, event, outcome, failure in results:
-            if failure is not None:
-                try:
-                    outcome = self._settle_failure(
-                        d, consumer.name, _int(d.headers.get(ATTEMPT), 1), consumer, failure
-                    )
-                except OperationalError:
-                    d.requeue()
-                    outcomes.append(Outcome.RETURNED)
-                    continue
+        for (d, consumer, event), outcome in zip(batch, outcomes, strict=True):
             d.ack()
             self.observer.outcome(consumer.name, event.type, outcome.value, each)
-            outcomes.append(outcome)
         return outcomes
 
-    def _in_savepoint(
-        self, session: Session, consumer: Consumer, event: CloudEvent
-    ) -> tuple[Outcome, Exception | None]:
-        savepoint = session.begin_nested()
+    def _settle_culprit(
+        self, item: tuple[Delivery, Consumer, CloudEvent], error: Exception
+    ) -> Outcome:
+        """Settle a message whose handler raised inside a batch, as if it had been alone."""
+        d, consumer, event = item
+        started = time.perf_counter()
         try:
-            session.add(
-                InboxEntry(
-                    consumer=consumer.name,
-                    idempotency_key=event.key,
-                    event_id=event.id,
-                    event_type=event.type,
-                    correlation_id=event.chain,
-                    handled_at=self.uow.clock.now(),
+            with log_context(event_id=event.id, correlation_id=event.chain, consumer=consumer.name):
+                outcome = self._settle_failure(
+                    d, consumer.name, _int(d.headers.get(ATTEMPT), 1), consumer, error
+                )
+        except OperationalError:
+            d.requeue()
+            return Outcome.RETURNED
+        d.ack()
+        self.observer.outcome(
+            consumer.name, event.type, outcome.value, time.perf_counter() - started
+        )
+        return outcome
+
+    @staticmethod
+    def _already_handled(
+        session: Session, batch: list[tuple[Delivery, Consumer, CloudEvent]]
+    ) -> set[tuple[str, str]]:
+        """The (consumer, idempotency key) pairs of ``batch`` found in the inbox."""
+        keys: dict[str, set[str]] = {}
+        for _d, consumer, event in batch:
+            keys.setdefault(consumer.name, set()).add(event.key)
+        found: set[tuple[str, str]] = set()
+        for name, wanted in keys.items():
+            rows = session.scalars(
+                select(InboxEntry.idempotency_key).where(
+                    InboxEntry.consumer == name, InboxEntry.idempotency_key.in_(wanted)
                 )
             )
-            try:
-                session.flush()
-            except IntegrityError:
-                savepoint.rollback()
-                return Outcome.DUPLICATE, None
-            consumer.handlers[event.type](
-                event, UnitOfWork(session, Cause.of(event), self.uow.clock)
-            )
-            session.flush()
-            savepoint.commit()
-            return Outcome.HANDLED, None
-        except Exception as error:
-            if savepoint.is_active:
-                savepoint.rollback()
-            if _is_store_outage(error):
-                raise
-            return Outcome.RETRY, error
+            found.update((name, key) for key in rows)
+        return found
 
     def _process(self, d: Delivery) -> tuple[Outcome, str, str]:
         if d.queue == POISON_QUEUE:
@@ -244,7 +330,10 @@ class Processor:
                 raise PermanentError(
                     f"consumer {consumer.name!r} has no handler for {event.type!r}"
                 )
-            with self.uow.handling(consumer.name, event) as uow:
+            with (
+                handling_span(consumer.name, d.queue, event),
+                self.uow.handling(consumer.name, event) as uow,
+            ):
                 handler(event, uow)
             self.on_commit()
             _log(logging.DEBUG, "handled", name, event)
@@ -253,6 +342,8 @@ class Processor:
             return Outcome.HANDLED, event.type, name
         except Duplicate:
             log.debug("duplicate skipped by %s: %s", name, d.message_id)
+            if redelivered:  # handled before: no sign of a poison message
+                self._forget_starts(name, d)
             return Outcome.DUPLICATE, peek_type, name
         except Exception as error:
             if _is_store_outage(error):
@@ -359,6 +450,10 @@ class Processor:
         meta = _peek(d.body)
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         with self.uow.sessions.begin() as session:
+            if d.delivery_count > 1 and _already_dead(session, name, d.body):
+                # dead-lettered before the worker could settle it (a crash in between)
+                log.info("redelivered %s is in the dead-letter store already", d.message_id)
+                return
             session.add(
                 DeadLetter(
                     consumer=name,
@@ -399,6 +494,18 @@ class Processor:
         except OperationalError:
             return Outcome.RETURNED, "?", name
         return Outcome.DEAD, _peek(d.body).get("type") or "?", name
+
+
+def _already_dead(session: Session, consumer: str, body: bytes) -> bool:
+    """Whether these very bytes await action in ``consumer``'s dead letters."""
+    found = session.scalar(
+        select(DeadLetter.id)
+        .where(
+            DeadLetter.consumer == consumer, DeadLetter.status == "dead", DeadLetter.body == body
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def _message_key(d: Delivery) -> str:

@@ -6,7 +6,10 @@ commits new rows (``wake``), when a delayed row falls due, and otherwise polls e
 ``poll`` seconds for rows written by other processes.
 
 Rows of a kind that is not a broker message (e.g. ``mail``) go to the ``Deliverer`` registered
-for that kind; a failed delivery leaves the row pending and tries it again later.
+for that kind; a failed delivery leaves the row pending and tries it again later, unless the
+deliverer says no attempt will succeed (``PermanentError``, e.g. a mailbox that does not exist):
+then the row moves to the dead-letter store, under the kind's name as consumer, and a replay
+puts it back in the outbox as it was.
 """
 
 from __future__ import annotations
@@ -17,15 +20,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from hub.errors import TransientError
+from hub.errors import PermanentError, TransientError
 from hub.runtime.observe import Observer
 from hub.runtime.transport import DIRECT, Outgoing, Transport, Unroutable
 from hub.runtime.uow import UnitOfWorkFactory
-from hub.store.models import OutboxMessage
+from hub.store.models import DeadLetter, OutboxMessage
 
 log = logging.getLogger("hub.relay")
 
@@ -33,13 +36,20 @@ log = logging.getLogger("hub.relay")
 BROKER_KINDS = frozenset({"event", "retry", "replay"})
 #: Seconds before looking again at a row whose kind has no deliverer in this process.
 UNDELIVERABLE_DELAY = 300.0
+#: Rows for other deliverers claimed at once, and how long a claim hides them from other
+#: relays (long enough for every claimed row to time out: 10 rows x 3 tries x 10 s).
+CLAIM_BATCH = 10
+CLAIM_SECONDS = 300.0
+#: Header of a dead letter that was an outbox row: where the row was going, for a replay.
+OUTBOX_ORIGIN = "x-hub-outbox"
 
 
 class Deliverer(Protocol):
     """Delivers outbox rows of one kind somewhere other than the broker (e.g. SMTP)."""
 
     def deliver(self, row: OutboxMessage) -> None:
-        """Return once the row's message was accepted; raise any exception otherwise."""
+        """Return once the row's message was accepted; raise ``PermanentError`` when no
+        attempt will succeed, any other exception when a later one may."""
         ...
 
     def retry_delay(self, attempts: int) -> float:
@@ -84,36 +94,43 @@ class OutboxRelay:
             self.wake.clear()
 
     def run_once(self) -> int:
-        """Publish one batch of due rows; return how many were published."""
+        """Publish one batch of due rows; return how many were published or delivered."""
+        return self._publish_due() + self._deliver_due()
+
+    def _publish_due(self) -> int:
+        """Broker rows: locked, published with confirms and marked sent in one transaction
+        (publishing takes milliseconds)."""
         now = self.uow.clock.now()
         with self.uow.sessions() as session, session.begin():
-            query = (
-                select(OutboxMessage)
-                .where(OutboxMessage.sent_at.is_(None), OutboxMessage.available_at <= now)
-                .order_by(OutboxMessage.id)
-                .limit(self.batch)
-            )
-            if self._skip_locked:
-                query = query.with_for_update(skip_locked=True)
-            rows = list(session.scalars(query))
+            rows = self._due(session, now, OutboxMessage.kind.in_(BROKER_KINDS), self.batch)
             if not rows:
                 return 0
-            published = self._publish(session, rows)
+            published = self._publish(rows)
             if published:
                 session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_([r.id for r in published]))
                     .values(sent_at=self.uow.clock.now())
                 )
-        for kind in {r.kind for r in published}:
-            mine = [r for r in published if r.kind == kind]
-            lag = max((now - r.available_at).total_seconds() for r in mine)
-            self.observer.relayed(kind, len(mine), lag)
+        self._observe(published, now)
         return len(published)
 
-    def _publish(self, session: Session, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
-        others = [r for r in rows if r.kind not in BROKER_KINDS]
-        rows = [r for r in rows if r.kind in BROKER_KINDS]
+    def _due(
+        self, session: Session, now: datetime, kinds: ColumnElement[bool], limit: int
+    ) -> list[OutboxMessage]:
+        """Unsent rows of ``kinds`` due at ``now``, oldest first, locked for this relay (other
+        relays skip them) where the database can."""
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.available_at <= now, kinds)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        if self._skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        return list(session.scalars(query))
+
+    def _publish(self, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
         events = [r for r in rows if r.exchange != DIRECT]
         direct = [r for r in rows if r.exchange == DIRECT]
         done: list[OutboxMessage] = []
@@ -129,31 +146,109 @@ class OutboxRelay:
                 r.last_error = str(e)
                 r.available_at = self.uow.clock.now() + timedelta(seconds=30)
                 log.error("outbox row %s: %s; will try again", r.id, e)
-        done.extend(self._deliver(others))  # after the broker: a failed publish sends no mail
         return done
 
-    def _deliver(self, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
-        """Hand rows to their kind's deliverer; a failure leaves the row pending for later."""
+    def _deliver_due(self) -> int:
+        """Rows for other deliverers (e-mail): claimed in a short transaction, delivered
+        outside any transaction (a slow or absent server blocks no other writer), then marked.
+        A claim hides a row from other relays for ``CLAIM_SECONDS``; a crash between delivery
+        and marking delivers it again after that, with the same id."""
+        now = self.uow.clock.now()
+        with self.uow.sessions() as session, session.begin():
+            rows = self._due(session, now, OutboxMessage.kind.not_in(BROKER_KINDS), CLAIM_BATCH)
+            if not rows:
+                return 0
+            due = {r.id: r.available_at for r in rows}
+            for r in rows:
+                r.available_at = now + timedelta(seconds=CLAIM_SECONDS)
+            session.flush()
+            session.expunge_all()
         done: list[OutboxMessage] = []
+        failed: dict[str, float] = {}  # kind -> delay, once its deliverer failed in this pass
         for r in rows:
+            if r.kind in failed:  # its server just failed: do not hammer it, try later
+                self._postpone(r.id, failed[r.kind])
+                continue
             deliverer = self.deliverers.get(r.kind)
             if deliverer is None:
-                r.last_error = f"no deliverer for outbox kind {r.kind!r} in this process"
-                r.available_at = self.uow.clock.now() + timedelta(seconds=UNDELIVERABLE_DELAY)
-                log.warning("outbox row %s: %s", r.id, r.last_error)
+                error = f"no deliverer for outbox kind {r.kind!r} in this process"
+                log.warning("outbox row %s: %s", r.id, error)
+                self._postpone(r.id, UNDELIVERABLE_DELAY, error=error)
                 continue
             try:
                 deliverer.deliver(r)
-                done.append(r)
+            except PermanentError as e:
+                log.error("outbox %s row %s refused for good (%s); dead-lettered", r.kind, r.id, e)
+                self._dead_letter(r, e)
+                continue
             except Exception as e:
-                r.publish_attempts += 1
-                r.last_error = f"{type(e).__name__}: {e}"[:2000]
-                delay = deliverer.retry_delay(r.publish_attempts)
-                r.available_at = self.uow.clock.now() + timedelta(seconds=delay)
+                delay = deliverer.retry_delay(r.publish_attempts + 1)
+                failed[r.kind] = delay
                 log.warning(
                     "outbox %s row %s not delivered (%s); again in %.1fs", r.kind, r.id, e, delay
                 )
-        return done
+                self._postpone(r.id, delay, error=f"{type(e).__name__}: {e}"[:2000])
+                continue
+            with self.uow.sessions() as session, session.begin():
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == r.id)
+                    .values(sent_at=self.uow.clock.now())
+                )
+            done.append(r)
+        for r in done:
+            r.available_at = due[r.id]  # for the relay lag
+        self._observe(done, now)
+        return len(done)
+
+    def _dead_letter(self, row: OutboxMessage, error: PermanentError) -> None:
+        """Move ``row`` from the outbox to the dead-letter store, in one transaction."""
+        now = self.uow.clock.now()
+        origin = {
+            "kind": row.kind,
+            "exchange": row.exchange,
+            "routing_key": row.routing_key,
+            "subject": row.subject,
+            "causation_id": row.causation_id,
+        }
+        with self.uow.sessions() as session, session.begin():
+            session.execute(delete(OutboxMessage).where(OutboxMessage.id == row.id))
+            session.add(
+                DeadLetter(
+                    consumer=row.kind,
+                    queue=f"outbox.{row.kind}",
+                    event_id=row.event_id,
+                    event_type=row.event_type,
+                    correlation_id=row.correlation_id,
+                    body=row.body,
+                    headers={**(row.headers or {}), OUTBOX_ORIGIN: origin},
+                    error_type=type(error).__name__,
+                    error_message=str(error) or repr(error),
+                    traceback=None,
+                    attempts=row.publish_attempts + 1,
+                    first_failed_at=row.created_at,
+                    last_failed_at=now,
+                )
+            )
+        self.observer.outcome(row.kind, row.event_type, "dead-lettered", 0.0)
+
+    def _postpone(self, row_id: int, delay: float, *, error: str | None = None) -> None:
+        values: dict[str, object] = {
+            "available_at": self.uow.clock.now() + timedelta(seconds=delay)
+        }
+        if error is not None:
+            values["last_error"] = error
+            values["publish_attempts"] = OutboxMessage.publish_attempts + 1
+        with self.uow.sessions() as session, session.begin():
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+            )
+
+    def _observe(self, rows: Sequence[OutboxMessage], now: datetime) -> None:
+        for kind in {r.kind for r in rows}:
+            mine = [r for r in rows if r.kind == kind]
+            lag = max((now - r.available_at).total_seconds() for r in mine)
+            self.observer.relayed(kind, len(mine), lag)
 
     def _idle_wait(self) -> float:
         with self.uow.sessions() as session:

@@ -1,7 +1,8 @@
 """The transport port: what the runtime needs from a broker, and nothing more.
 
 Adapters: ``transports.amqp`` (RabbitMQ through kombu), ``transports.sql`` (the embedded broker
-on SQLite or PostgreSQL), ``transports.memory`` (in-process, for unit tests).
+on SQLite or PostgreSQL), ``transports.kafka`` (Kafka through faust agents),
+``transports.memory`` (in-process, for unit tests).
 
 Topology (the contract's): one durable topic exchange ``hub.events``, routing key = event type;
 each hub consumer owns a durable queue ``hub.<consumer>`` bound to the types it handles. A
@@ -52,12 +53,23 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class PartitionLag:
+    """A consumer group's lag on one partition (Kafka): messages after its committed offset."""
+
+    topic: str
+    partition: int
+    lag: int
+    end_offset: int
+
+
+@dataclass(frozen=True)
 class QueueStats:
     name: str
     depth: int
     consumers: int | None = None
     in_flight: int | None = None
     oldest_age: float | None = None  # seconds, where the broker can tell
+    partitions: tuple[PartitionLag, ...] = ()  # per-partition lag, where the broker has them
 
 
 class Unroutable(Exception):

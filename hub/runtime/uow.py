@@ -3,6 +3,11 @@
 A handler receives a ``UnitOfWork``; it loads and saves through ``uow.session`` and records
 outbound events with ``uow.emit``. Nothing is published here: the outbox relay publishes the
 rows after the transaction commits.
+
+A session given ``defer_appends`` keeps its outbox rows (and whatever else is appended with
+``append``) aside, and ``write_appends`` inserts them just before the commit, one statement per
+table for the whole batch. Only rows nothing in the transaction reads back qualify: the inbox
+and the outbox.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.clock import Clock, SystemClock
+from hub.runtime.tracing import current_traceparent
 from hub.store.db import session_factory
-from hub.store.models import InboxEntry, OutboxMessage
+from hub.store.models import Base, InboxEntry, OutboxMessage
 from schemas import CloudEvent, model_for
 
 EVENTS_EXCHANGE = "hub.events"
@@ -58,6 +64,31 @@ def derived_event_id(cause_id: str, event_type: str, subject: str, n: int = 0) -
     """A deterministic id for the ``n``-th event of ``event_type`` about ``subject`` caused by
     ``cause_id``: a re-publish after a crash carries the same id."""
     return str(uuid.uuid5(_ID_NAMESPACE, f"{cause_id}\x1f{event_type}\x1f{subject}\x1f{n}"))
+
+
+#: ``session.info`` key of the rows kept aside until ``write_appends``.
+APPENDS = "hub.appends"
+
+
+def defer_appends(session: Session) -> None:
+    """From now on, ``append`` keeps rows aside in ``session`` until ``write_appends``."""
+    session.info[APPENDS] = {}
+
+
+def append(session: Session, model: type[Base], row: dict[str, Any]) -> bool:
+    """Keep ``row`` (a ``model`` row) aside when ``session`` defers appends; False otherwise."""
+    kept: dict[type[Base], list[dict[str, Any]]] | None = session.info.get(APPENDS)
+    if kept is None:
+        return False
+    kept.setdefault(model, []).append(row)
+    return True
+
+
+def write_appends(session: Session) -> None:
+    """Insert the rows kept aside, one statement per table, and stop deferring."""
+    kept: dict[type[Base], list[dict[str, Any]]] = session.info.pop(APPENDS, None) or {}
+    for model, rows in kept.items():
+        session.execute(insert(model), rows)
 
 
 class Duplicate(Exception):
@@ -105,26 +136,27 @@ class UnitOfWork:
             "idempotencykey": event_id,
             **(extensions or {}),
         }
-        if self.cause.traceparent:
-            attrs.setdefault("traceparent", self.cause.traceparent)
+        traceparent = current_traceparent() or self.cause.traceparent
+        if traceparent:
+            attrs.setdefault("traceparent", traceparent)
         event = model_for(event_type).model_validate(attrs)
         now = self.now()
-        self.session.add(
-            OutboxMessage(
-                kind="event",
-                event_id=event.id,
-                event_type=event_type,
-                exchange=EVENTS_EXCHANGE,
-                routing_key=event_type,
-                subject=subject,
-                headers={},
-                body=event.to_json(),
-                correlation_id=event.correlationid,
-                causation_id=event.causationid,
-                created_at=now,
-                available_at=now,
-            )
-        )
+        row: dict[str, Any] = {
+            "kind": "event",
+            "event_id": event.id,
+            "event_type": event_type,
+            "exchange": EVENTS_EXCHANGE,
+            "routing_key": event_type,
+            "subject": subject,
+            "headers": {},
+            "body": event.to_json(),
+            "correlation_id": event.correlationid,
+            "causation_id": event.causationid,
+            "created_at": now,
+            "available_at": now,
+        }
+        if not append(self.session, OutboxMessage, row):
+            self.session.add(OutboxMessage(**row))
         self.emitted.append(event)
         return event
 

@@ -71,7 +71,8 @@ def parse_and_check(raw: Any) -> WorkflowConfig:
             f"{render_path(tuple(err['loc']))}: {err['msg']}" for err in e.errors(include_url=False)
         ]
         # still report what each well-formed ticket type gets wrong on its own
-        for type_id, raw_type in (raw.get("ticket_types") or {}).items():
+        types = raw.get("ticket_types")
+        for type_id, raw_type in types.items() if isinstance(types, Mapping) else ():
             try:
                 ticket_type = TicketType.model_validate(raw_type)
             except (ValidationError, TypeError):

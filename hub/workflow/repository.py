@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.workflow.config import OverdueAction, WorkflowConfig
@@ -35,9 +35,12 @@ def digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-@lru_cache(maxsize=64)
-def _parsed(body_digest: str, body_json: str) -> WorkflowConfig:
-    return WorkflowConfig.model_validate(json.loads(body_json))
+#: Parsed configurations by the digest of their body: a version never changes once applied,
+#: so each is read and parsed once per process, whichever database it came from.
+_PARSED: dict[str, WorkflowConfig] = {}
+_PARSED_LIMIT = 64
+_PARSED_LOCK = threading.Lock()
+_CURRENT = "hub.workflow.current_config"
 
 
 class ConfigVersions:
@@ -68,17 +71,47 @@ class ConfigVersions:
         return version, True
 
     def get(self, version: int) -> WorkflowConfig:
-        row = self.session.get(ConfigVersionRow, version)
-        if row is None:
+        digest = self.session.scalar(
+            select(ConfigVersionRow.digest).where(ConfigVersionRow.version == version)
+        )
+        if digest is None:
             raise NoConfiguration(f"workflow configuration version {version} is not in the store")
-        return _parsed(row.digest, json.dumps(row.body, sort_keys=True))
+        return self._parsed(version, digest)
 
     def current(self) -> tuple[int, WorkflowConfig]:
-        """The newest applied version; raises ``NoConfiguration`` when none was applied."""
-        newest = self.session.scalar(select(func.max(ConfigVersionRow.version)))
+        """The newest applied version; raises ``NoConfiguration`` when none was applied. Read
+        once per transaction: a configuration applied meanwhile counts from the next one."""
+        transaction = self.session.get_transaction()
+        cached = self.session.info.get(_CURRENT)
+        if transaction is not None and cached is not None and cached[0] is transaction:
+            return cached[1]
+        found = self._current()
+        if transaction is not None:
+            self.session.info[_CURRENT] = (transaction, found)
+        return found
+
+    def _current(self) -> tuple[int, WorkflowConfig]:
+        newest = self.session.execute(
+            select(ConfigVersionRow.version, ConfigVersionRow.digest)
+            .order_by(ConfigVersionRow.version.desc())
+            .limit(1)
+        ).first()
         if newest is None:
             raise NoConfiguration("no workflow configuration applied: run `hub config apply PATH`")
-        return newest, self.get(newest)
+        return newest.version, self._parsed(newest.version, newest.digest)
+
+    def _parsed(self, version: int, digest: str) -> WorkflowConfig:
+        config = _PARSED.get(digest)
+        if config is None:
+            body = self.session.scalar(
+                select(ConfigVersionRow.body).where(ConfigVersionRow.version == version)
+            )
+            config = WorkflowConfig.model_validate(body)
+            with _PARSED_LOCK:
+                if len(_PARSED) >= _PARSED_LIMIT:
+                    _PARSED.pop(next(iter(_PARSED)))
+                _PARSED[digest] = config
+        return config
 
 
 @dataclass(frozen=True)
@@ -101,9 +134,9 @@ class TicketRepository:
         row = TicketRow(id=ticket.id, version=1, opened_at=ticket.opened_at, updated_at=now)
         self._copy(ticket, row)
         self.session.add(row)
-        self.session.flush()
+        self.session.flush()  # before the rows that refer to it
         ticket.version = 1
-        self.write_changes(ticket, now)
+        self.write_changes(ticket, now, new=True)
 
     def get(self, ticket_id: str, *, for_update: bool = False) -> Ticket:
         query = select(TicketRow).where(TicketRow.id == ticket_id)
@@ -202,6 +235,7 @@ class TicketRepository:
             "branch": ticket.branch,
             "origin_type": ticket.origin_type,
             "origin_id": ticket.origin_id,
+            "classification": ticket.classification,
             "correlation_id": ticket.correlation_id,
             "due_at": ticket.due_at,
         }
@@ -226,12 +260,15 @@ class TicketRepository:
             branch=row.branch,
             origin_type=row.origin_type,
             origin_id=row.origin_id,
+            classification=row.classification,
             correlation_id=row.correlation_id,
             due_at=row.due_at,
             version=row.version,
         )
 
-    def write_changes(self, ticket: Ticket, now: datetime) -> None:
+    def write_changes(self, ticket: Ticket, now: datetime, *, new: bool = False) -> None:
+        """Store the ticket's pending history, comments and deadline timer; ``new``: the ticket
+        was just added, so it has no earlier timer to cancel."""
         entered = False
         for change in ticket.changes:
             entered = entered or change.kind in {"open", "move", "cancel"}
@@ -252,7 +289,7 @@ class TicketRepository:
             self.session.add(
                 CommentRow(ticket_id=ticket.id, by=comment.by, at=comment.at, text=comment.text)
             )
-        if entered:
+        if entered and not new:
             self.session.execute(
                 update(TimerRow)
                 .where(
@@ -263,17 +300,17 @@ class TicketRepository:
                 .values(cancelled_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if ticket.due_at is not None and ticket.status == "open":
-                action = ticket.overdue_action or OverdueAction()
-                self.session.add(
-                    TimerRow(
-                        ticket_id=ticket.id,
-                        stage=ticket.stage,
-                        entry=ticket.version,
-                        due_at=ticket.due_at,
-                        action=action.model_dump(mode="json"),
-                    )
+        if entered and ticket.due_at is not None and ticket.status == "open":
+            action = ticket.overdue_action or OverdueAction()
+            self.session.add(
+                TimerRow(
+                    ticket_id=ticket.id,
+                    stage=ticket.stage,
+                    entry=ticket.version,
+                    due_at=ticket.due_at,
+                    action=action.model_dump(mode="json"),
                 )
+            )
         ticket.changes.clear()
         ticket.comments.clear()
         self.session.flush()

@@ -79,6 +79,7 @@ def open_ticket(
     branch: str | None = None,
     origin_type: str | None = None,
     origin_id: str | None = None,
+    classification: str | None = None,
     stage: str | None = None,
     holder: Holder | None = None,
     deadline: OverdueAction | None = None,
@@ -109,6 +110,7 @@ def open_ticket(
         branch=branch,
         origin_type=origin_type,
         origin_id=origin_id,
+        classification=classification,
         stage=stage,
         holder=holder,
         valid_on=valid_on,
@@ -135,8 +137,8 @@ def open_ticket_from_agreement_template(
     origin_type: str = "finance.agreement.pending",
     origin_id: str | None = None,
 ) -> Ticket:
-    """Open the approval ticket an agreement template names: its ticket type, first stage,
-    attendant and approval deadline (escalate to the attendant's manager, or move to the
+    """Open the approval ticket an agreement template names: its ticket type, classification,
+    first stage, attendant and approval deadline (escalate to the attendant's manager, or move to the
     rejection stage with the deadline's reason). Raises ``WorkflowError`` for an unknown
     template."""
     _, config = current_config(uow)
@@ -153,6 +155,7 @@ def open_ticket_from_agreement_template(
         branch=branch,
         origin_type=origin_type,
         origin_id=origin_id,
+        classification=tpl.classification,
         stage=start,
         holder=Holder("attendant", tpl.attendant) if tpl.attendant else None,
         deadline=overdue,

@@ -43,6 +43,7 @@ class TicketRow(Base):
     branch: Mapped[str | None] = mapped_column(String(50))
     origin_type: Mapped[str | None] = mapped_column(String(200))
     origin_id: Mapped[str | None] = mapped_column(String(200))
+    classification: Mapped[str | None] = mapped_column(String(200))
     correlation_id: Mapped[str | None] = mapped_column(
         String(200), doc="The chain of the event or action that opened the ticket."
     )

@@ -3,8 +3,8 @@
 A string that is exactly one placeholder is replaced by the value itself (keeping its JSON type:
 a number stays a number); a placeholder inside a longer string is replaced by its text. Dicts and
 lists are rendered element by element. Available roots: ``ticket`` (``id``, ``type``, ``stage``,
-``status``, ``parameters.*``, ``origin_type``, ``origin_id``, ``customer_id``, ``company``,
-``branch``, ``holder_kind``, ``holder_id``) and ``move`` (``by``, ``at``, ``reason``, ``from``,
+``status``, ``parameters.*``, ``origin_type``, ``origin_id``, ``group``, ``classification``,
+``customer_id``, ``company``, ``branch``, ``holder_kind``, ``holder_id``) and ``move`` (``by``, ``at``, ``reason``, ``from``,
 ``to``).
 """
 
@@ -27,6 +27,8 @@ TICKET_FIELDS = frozenset(
         "parameters",
         "origin_type",
         "origin_id",
+        "group",
+        "classification",
         "customer_id",
         "company",
         "branch",

@@ -81,6 +81,7 @@ class Ticket:
     branch: str | None = None
     origin_type: str | None = None
     origin_id: str | None = None
+    classification: str | None = None
     due_at: datetime | None = None
     overdue_action: OverdueAction | None = None
     correlation_id: str | None = None
@@ -94,6 +95,11 @@ class Ticket:
     @property
     def ticket_type(self) -> TicketType:
         return self.config.ticket_type(self.type_id)
+
+    @property
+    def group(self) -> str:
+        """The service group of the ticket's type."""
+        return self.ticket_type.group
 
     @property
     def current_stage(self) -> Stage:
@@ -137,6 +143,8 @@ class Ticket:
                 "parameters": dict(self.parameters),
                 "origin_type": self.origin_type,
                 "origin_id": self.origin_id,
+                "group": self.group,
+                "classification": self.classification,
                 "customer_id": self.customer_id,
                 "company": self.company,
                 "branch": self.branch,
@@ -164,13 +172,14 @@ class Ticket:
         branch: str | None = None,
         origin_type: str | None = None,
         origin_id: str | None = None,
+        classification: str | None = None,
         stage: str | None = None,
         holder: Holder | None = None,
         valid_on: date | None = None,
         sources: OptionSources | None = None,
     ) -> Ticket:
         """A new ticket of ``type_id`` at its default stage (or ``stage``, which must be flagged
-        ``first``). Raises ``OutsideValidity``, ``InvalidParameters`` or ``WorkflowError``."""
+        ``first``), in the type's service group and classification (or ``classification``). Raises ``OutsideValidity``, ``InvalidParameters`` or ``WorkflowError``."""
         tt = config.ticket_type(type_id)
         day = valid_on or now.date()
         if (tt.valid_from and day < tt.valid_from) or (tt.valid_until and day > tt.valid_until):
@@ -198,6 +207,7 @@ class Ticket:
             branch=branch,
             origin_type=origin_type,
             origin_id=origin_id,
+            classification=classification or tt.classification,
         )
         ticket.events.append(
             PendingEvent(

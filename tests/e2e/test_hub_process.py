@@ -44,7 +44,9 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_duplicates_nothing(
     process_tier: dict[str, str], tmp_path: Path
 ) -> None:
     _prepare(process_tier)
-    env = hub_env(process_tier, HUB_CONSUMERS=CONSUMER)
+    # the whole backlog is waiting at once: one message a transaction, so that the kill lands
+    # mid-stream rather than after a few large batches
+    env = hub_env(process_tier, HUB_CONSUMERS=CONSUMER, HUB_BATCH="1")
     log = tmp_path / "hub.log"
     n = 400
     transport = transport_for(process_tier["broker_url"])

@@ -19,6 +19,7 @@ def rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
 
 
+@pytest.mark.disruptive
 @pytest.mark.timeout(240)
 def test_rabbitmq_stop_app_and_start_app_while_events_flow(
     amqp_url: str, postgres_url: str

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hub.education.bulk import load, parse_lines
+from hub.runtime.deadletters import DeadLetters
 from hub.runtime.uow import Cause
 from hub.workflow.config import parse
 from hub.workflow.loader import DEMO_CONFIG, read_raw
@@ -54,6 +55,42 @@ def test_mail_queued_while_smtp_is_down_arrives_once_when_it_is_up(tier: dict[st
         assert str(first["Subject"]) == "Your transcript request was received"
         assert str(first["Message-ID"]) == f"<{row.event_id}@hub>"
         assert [str(m["To"]) for m in mailbox.messages] == ["maria@example.com", "ana@example.com"]
+
+
+@pytest.mark.timeout(60)
+def test_mail_refused_for_good_is_dead_lettered_with_the_reply_and_replayed_once_mended(
+    tier: dict[str, str],
+) -> None:
+    port = free_port()
+    with (
+        smtp_server(port, Mailbox(unknown={"nobody@example.com"})) as mailbox,
+        running_edu_hub(fast(tier, smtp_url=f"smtp://127.0.0.1:{port}")) as hub,
+    ):
+        hub.publish(enrollment())
+        wait_until(lambda: hub.enrollment_row() is not None, what="enrollment")
+        # Given: one request whose address the server refuses, one it accepts
+        hub.publish(request("R-33", email_address="nobody@example.com"))
+        hub.publish(request("R-34", email_address="ana@example.com"))
+        # Then: the refused mail is dead-lettered after one attempt, the other is sent
+        wait_until(lambda: len(hub.dead_letters()) == 1, what="the refused mail")
+        wait_until(lambda: len(mailbox.messages) == 1, what="the accepted mail")
+        [dl] = hub.dead_letters()
+        assert (dl.consumer, dl.error_type, dl.attempts) == ("mail", "PermanentError", 1)
+        assert "550 5.1.1 no such mailbox here" in dl.error_message
+        assert json.loads(dl.body)["to"] == "nobody@example.com"
+        assert [r.routing_key for r in hub.outbox("mail")] == ["ana@example.com"]
+        # When: the mailbox exists after all and an operator replays the dead letter
+        mailbox.unknown.clear()
+        assert DeadLetters(hub.hub.uow).replay([dl.id]) == [dl.id]
+        wait_until(lambda: len(mailbox.messages) == 2, what="the replayed mail")
+        wait_until(
+            lambda: all(r.sent_at is not None for r in hub.outbox("mail")), what="marked sent"
+        )
+        # Then: sent once, with the id it was queued with
+        replayed = mailbox.messages[1]
+        assert str(replayed["To"]) == "nobody@example.com"
+        assert str(replayed["Message-ID"]) == f"<{dl.event_id}@hub>"
+        assert len(hub.outbox("mail")) == 2
 
 
 @pytest.mark.timeout(60)

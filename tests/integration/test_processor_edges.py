@@ -6,6 +6,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+from sqlalchemy import func, select
+
 from hub.runtime.policy import RetryPolicy
 from hub.runtime.processor import Outcome, Processor
 from hub.runtime.registry import by_queue
@@ -13,6 +16,7 @@ from hub.runtime.transport import EVENTS_EXCHANGE, Delivery, Outgoing
 from hub.runtime.transports.sql import SqlTransport
 from hub.runtime.uow import UnitOfWorkFactory
 from hub.store import make_engine, upgrade
+from hub.store.models import DeadLetter
 from tests.support import ledger
 from tests.support.harness import item_event, outgoing
 
@@ -30,6 +34,23 @@ def _delivery(body: bytes, count: int = 1) -> tuple[Delivery, list[str]]:
         requeue=lambda: settled.append("requeue"),
     )
     return d, settled
+
+
+def _batch(bodies: list[bytes], settled: list[str]) -> list[Delivery]:
+    """First deliveries of ``bodies``; settling one appends "ack i" or "requeue i"."""
+    return [
+        Delivery(
+            "hub.ledger",
+            "test.item.created",
+            body,
+            {},
+            f"m-{i}",
+            1,
+            ack=lambda i=i: settled.append(f"ack {i}"),
+            requeue=lambda i=i: settled.append(f"requeue {i}"),
+        )
+        for i, body in enumerate(bodies)
+    ]
 
 
 def _processor(url: str, limit: int = 2) -> Processor:
@@ -106,19 +127,7 @@ def test_a_batch_commits_together_and_settles_each_message_on_its_own(database_u
         outgoing(item_event("B-3")).body,
     ]
     settled: list[str] = []
-    batch = [
-        Delivery(
-            "hub.ledger",
-            "test.item.created",
-            body,
-            {},
-            f"m-{i}",
-            1,
-            ack=lambda i=i: settled.append(f"ack {i}"),
-            requeue=lambda i=i: settled.append(f"requeue {i}"),
-        )
-        for i, body in enumerate(bodies)
-    ]
+    batch = _batch(bodies, settled)
     outcomes = processor.handle_batch(batch)
     assert sorted(o.value for o in outcomes) == sorted(
         ["handled", "duplicate", "dead-lettered", "dead-lettered", "handled"]
@@ -129,4 +138,83 @@ def test_a_batch_commits_together_and_settles_each_message_on_its_own(database_u
             conn.execute(ledger.ledger.select()).mappings().all(), key=lambda r: r["item"]
         )
     assert [r["item"] for r in items] == ["B-1", "B-3"]
+    processor.uow.engine.dispose()
+
+
+def test_a_handler_breaking_a_store_constraint_spoils_no_other_message_of_its_batch(
+    database_url: str,
+) -> None:
+    upgrade(database_url)
+    processor = _processor(database_url)
+    ledger.metadata.create_all(processor.uow.engine)
+    bodies = [
+        outgoing(item_event("C-1")).body,
+        outgoing(item_event("C-2", constraint=True)).body,
+        outgoing(item_event("C-3")).body,
+    ]
+    settled: list[str] = []
+    batch = _batch(bodies, settled)
+    outcomes = processor.handle_batch(batch)
+    assert [o.value for o in outcomes] == ["handled", "retried", "handled"]
+    assert sorted(settled) == ["ack 0", "ack 1", "ack 2"]
+    with processor.uow.engine.connect() as conn:
+        items = sorted(r["item"] for r in conn.execute(ledger.ledger.select()).mappings())
+    assert items == ["C-1", "C-3"]
+    processor.uow.engine.dispose()
+
+
+def test_a_key_taken_by_another_worker_during_a_batch_is_a_duplicate_on_a_second_pass(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upgrade(database_url)
+    processor = _processor(database_url)
+    ledger.metadata.create_all(processor.uow.engine)
+    first = _delivery(outgoing(item_event("R-1", key="race")).body)[0]
+    assert processor(first) is Outcome.HANDLED  # the other worker's commit
+    looked = []
+    real = Processor._already_handled
+
+    def late(session: object, batch: list) -> set:  # type: ignore[type-arg]
+        looked.append(len(batch))
+        return set() if len(looked) == 1 else real(session, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Processor, "_already_handled", staticmethod(late))
+    settled: list[str] = []
+    batch = [
+        Delivery(
+            "hub.ledger",
+            "test.item.created",
+            outgoing(item_event(item, key=key)).body,
+            {},
+            f"m-{item}",
+            1,
+            ack=lambda item=item: settled.append(item),
+            requeue=lambda: settled.append("requeue"),
+        )
+        for item, key in (("R-2", "k-2"), ("R-1", "race"), ("R-3", "k-3"))
+    ]
+    outcomes = processor.handle_batch(batch)
+    assert [o.value for o in outcomes] == ["handled", "duplicate", "handled"]
+    assert looked == [3, 3], "the batch was not tried again as a batch"
+    assert sorted(settled) == ["R-1", "R-2", "R-3"]
+    with processor.uow.engine.connect() as conn:
+        items = sorted(r["item"] for r in conn.execute(ledger.ledger.select()).mappings())
+    assert items == ["R-1", "R-2", "R-3"]
+    processor.uow.engine.dispose()
+
+
+def test_a_redelivered_message_already_dead_lettered_is_not_stored_twice(
+    database_url: str,
+) -> None:
+    upgrade(database_url)
+    processor = _processor(database_url, limit=5)
+    first, _ = _delivery(b"{not json")
+    again, settled = _delivery(b"{not json", count=2)  # the worker died before settling it
+    assert processor(first) is Outcome.DEAD
+    assert processor(again) is Outcome.DEAD
+    assert settled == ["ack"]
+    resent, _ = _delivery(b"{not json")  # sent again by its producer: a new dead letter
+    assert processor(resent) is Outcome.DEAD
+    with processor.uow.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(DeadLetter)) == 2
     processor.uow.engine.dispose()

@@ -116,11 +116,13 @@ def test_malformed_messages_are_dead_lettered_never_retried_and_the_consumer_goe
         hub.publish(item_event("E-1"))
         wait_until(lambda: len(hub.dead_letters()) == 3, what="3 dead letters")
         wait_until(lambda: hub.effects("E-1") == 1, what="E-1 handled")
-        letters = hub.dead_letters()
-        for (body, expected), dl in zip(MALFORMED.values(), letters, strict=True):
+        # matched by body: on Kafka they travel on different topics, in no set order
+        letters = {dl.body: dl for dl in hub.dead_letters()}
+        assert set(letters) == {body for body, _ in MALFORMED.values()}
+        for body, expected in MALFORMED.values():
+            dl = letters[body]
             assert dl.error_type == "InvalidMessage"
             assert expected in dl.error_message
-            assert dl.body == body
             assert dl.attempts == 1
             assert ATTEMPT not in dl.headers
         assert hub.hub.observer.count("retried") == 0

@@ -78,6 +78,31 @@ def test_configuration_versions_and_tickets_keep_theirs(factory: UnitOfWorkFacto
         assert service.current_config(uow)[0] == 2
 
 
+def test_a_ticket_keeps_the_classification_its_template_chose(
+    factory: UnitOfWorkFactory,
+) -> None:
+    demo = load_demo()
+    tpl = demo.agreement_templates["default"].model_copy(update={"classification": "special"})
+    config = demo.model_copy(
+        update={
+            "classifications": {
+                **demo.classifications,
+                "special": demo.classifications["agreement"].model_copy(update={"name": "S"}),
+            },
+            "agreement_templates": {"default": tpl},
+        }
+    )
+    by_type = open_agreement(factory)
+    with factory(Cause.action()) as uow:
+        service.apply_config(uow, config, source="a template with its own classification")
+    by_template = open_agreement(factory)
+    with factory(Cause.action()) as uow:
+        first = service.get_ticket(uow, by_type)
+        second = service.get_ticket(uow, by_template)
+    assert (first.group, first.classification) == ("finance-approvals", "agreement")
+    assert (second.group, second.classification) == ("finance-approvals", "special")
+
+
 def test_open_and_approve_record_events_with_causation_and_correlation(
     factory: UnitOfWorkFactory,
 ) -> None:

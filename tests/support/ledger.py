@@ -3,7 +3,8 @@ and emits ``crm.ticket.cancelled`` for the item, in the same unit of work.
 
 Behaviour is steered through the item's ``data``: ``fail_times`` (transient failures before
 success, counted in this process), ``permanent``
-(fails until the table ``ledger_fixes`` holds the item), ``crash`` (kills the process).
+(fails until the table ``ledger_fixes`` holds the item), ``crash`` (kills the process),
+``constraint`` (breaks a constraint of the store, as a buggy handler does).
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def on_item(event: CloudEvent, uow: UnitOfWork) -> None:
         fixed = uow.session.execute(select(fixes).where(fixes.c.item == item)).first()
         if fixed is None:
             raise PermanentError(f"item {item} cannot be booked")
+    if data.get("constraint"):  # a bug: an ORM row breaking a NOT NULL constraint at flush
+        from hub.store.models import InboxEntry
+
+        uow.session.add(InboxEntry(consumer="ledger-bug", idempotency_key=item, event_type="x"))
+        uow.session.flush()
     wanted = int(data.get("fail_times", 0))
     if wanted:
         _count_failure(uow, item, wanted)

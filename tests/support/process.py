@@ -26,6 +26,8 @@ def hub_env(tier: dict[str, str], **extra: str) -> dict[str, str]:
             "HUB_DATABASE_URL": tier["database_url"],
             "PYTHONPATH": str(ROOT),
             "HUB_LOG_LEVEL": "INFO",
+            # a free port: several test runs share this machine
+            "HUB_HTTP_PORT": "0",
         }
     )
     env.update(extra)
@@ -65,9 +67,14 @@ def drain_ids(broker_url: str, queue: str, quiet: float = 1.5, limit: float = 60
         target=lambda: transport.consume([queue], collect, prefetch=100, stop=stop_event),
         daemon=True,
     )
+    # a Kafka consumer group needs a few seconds to join before its first message
+    first_within = 20.0 if broker_url.startswith("kafka") else quiet
     thread.start()
     started = time.monotonic()
-    while time.monotonic() - last[0] < quiet and time.monotonic() - started < limit:
+    while (
+        time.monotonic() - last[0] < (quiet if ids else first_within)
+        and time.monotonic() - started < limit
+    ):
         time.sleep(0.1)
     stop_event.set()
     thread.join(10)

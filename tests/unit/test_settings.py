@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from hub.errors import ConfigurationError
-from hub.settings import load_settings
+from hub.settings import load_settings, redact
 
 
 def test_defaults_are_the_embedded_tier(tmp_path: Path) -> None:
@@ -57,3 +57,27 @@ def test_unknown_key_in_file_and_missing_file(
     monkeypatch.setenv("HUB_SETTINGS_FILE", str(tmp_path / "absent.toml"))
     with pytest.raises(ConfigurationError, match="no such file"):
         load_settings()
+
+
+def test_a_bad_kafka_option_is_refused_and_no_secret_is_echoed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "HUB_BROKER_URL",
+        "kafka://k:9092?security.protocol=SASL_SSL&sasl.mechanism=KERBEROS"
+        "&sasl.username=hub&sasl.password=s3cret",
+    )
+    with pytest.raises(ConfigurationError) as info:
+        load_settings()
+    [problem] = info.value.problems
+    assert problem.startswith("HUB_BROKER_URL=")
+    assert "sasl.mechanism 'KERBEROS' is not one of PLAIN" in problem
+    assert "s3cret" not in problem and "sasl.password=***" in problem
+
+
+def test_urls_are_shown_without_their_secrets() -> None:
+    assert redact("amqp://hub:pw@mq:5672//") == "amqp://hub:***@mq:5672//"
+    assert redact("kafka://k:9092?sasl.password=x&ssl.key.password=y&partitions=3") == (
+        "kafka://k:9092?sasl.password=***&ssl.key.password=***&partitions=3"
+    )
+    assert redact("postgresql+psycopg://root@db/hub") == "postgresql+psycopg://root@db/hub"

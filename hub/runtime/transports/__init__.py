@@ -15,6 +15,10 @@ def transport_for(url: str, **options: object) -> Transport:
         from hub.runtime.transports.sql import SqlTransport
 
         return SqlTransport(url.removeprefix("sqla+"), **options)  # type: ignore[arg-type]
+    if scheme == "kafka":
+        from hub.runtime.transports.kafka import KafkaTransport
+
+        return KafkaTransport(url, **options)  # type: ignore[arg-type]
     if scheme == "memory":
         from hub.runtime.transports.memory import MemoryTransport
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import smtplib
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from hub.education.mail import OutgoingMail, SmtpDeliverer, SmtpServer
-from hub.errors import ConfigurationError
+from hub.errors import ConfigurationError, PermanentError
 from hub.store.models import OutboxMessage
 from producers.billing_simulator import BillingRules, answer
 from schemas import decode
 from schemas.examples import example_event
+from tests.support.education import Mailbox, free_port, smtp_server
 
 
 def test_smtp_urls() -> None:
@@ -50,6 +52,24 @@ def test_the_message_of_an_outbox_row() -> None:
 def test_retry_delays_grow_to_a_limit() -> None:
     d = SmtpDeliverer("smtp://h:25", retry_base=1.0, retry_max=5.0)
     assert [d.retry_delay(n) for n in (1, 2, 3, 4, 10)] == [1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+def test_only_a_permanent_reply_is_a_permanent_error() -> None:
+    port = free_port()
+    mailbox = Mailbox(unknown={"nobody@example.com"}, busy={"later@example.com"})
+    deliverer = SmtpDeliverer(f"smtp://127.0.0.1:{port}")
+
+    def row(to: str) -> OutboxMessage:
+        return OutboxMessage(event_id=to, body=OutgoingMail(to, "S", "s", "t").to_json())
+
+    with smtp_server(port, mailbox):
+        deliverer.deliver(row("ana@example.com"))
+        with pytest.raises(PermanentError, match="nobody@example.com refused: 550 5.1.1"):
+            deliverer.deliver(row("nobody@example.com"))
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as busy:
+            deliverer.deliver(row("later@example.com"))
+        assert not isinstance(busy.value, PermanentError)
+    assert [str(m["To"]) for m in mailbox.messages] == ["ana@example.com"]
 
 
 def requested(**data: object) -> object:

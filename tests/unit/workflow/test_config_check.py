@@ -225,6 +225,12 @@ def test_structural_errors_still_report_type_level_problems() -> None:
     assert any("no stage concludes" in p for p in problems)
 
 
+def test_ticket_types_that_are_not_a_mapping_are_refused_not_a_crash() -> None:
+    raw = demo_raw()
+    raw["ticket_types"] = [None]
+    assert problems_of(raw) == ["ticket_types: Input should be a valid dictionary"]
+
+
 def test_a_folder_of_files_is_merged_and_duplicates_are_refused(tmp_path: Path) -> None:
     import yaml
 

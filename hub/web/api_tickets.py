@@ -1,0 +1,194 @@
+"""``/api/tickets``: list, show, move, comment, cancel, attach. Every rule (flow, reasons, field
+rules, who may act) is the workflow's: the endpoints call ``hub.workflow.service`` as the token's
+user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Header, HTTPException, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from hub.cli.tickets import ticket_json
+from hub.runtime.uow import Cause
+from hub.web.context import WebContext
+from hub.web.idempotency import action_id
+from hub.web.security import context, require
+from hub.web.tokens import Principal
+from hub.workflow import service
+from hub.workflow.repository import TicketFilter, TicketRepository
+from hub.workflow.tables import AttachmentRow
+
+router = APIRouter(prefix="/api/tickets", tags=["tickets"])
+IdempotencyKey = Header(None, alias="Idempotency-Key", description="Retries do not act twice.")
+
+
+class MoveRequest(BaseModel):
+    stage: str = Field(description="The stage to move to (one of the ticket's allowed moves).")
+    reason: str | None = None
+    fields: dict[str, Any] = Field(default_factory=dict, description="Parameters to write first.")
+    expected_version: int | None = Field(
+        default=None, description="Refuse with 409 unless the ticket is still at this version."
+    )
+
+
+class CommentRequest(BaseModel):
+    text: str
+
+
+class CancelRequest(BaseModel):
+    reason: str
+    expected_version: int | None = None
+
+
+@router.get("")
+def list_tickets(
+    type: str | None = None,
+    stage: str | None = None,
+    status: str | None = None,
+    holder: str | None = None,
+    customer: str | None = None,
+    limit: int = 200,
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("reader")),
+) -> list[dict[str, Any]]:
+    """Tickets, newest first. ``holder``: ``KIND:ID``, a kind, or an id."""
+    where = TicketFilter(type, stage, status, holder, customer, limit=max(1, min(limit, 10_000)))
+    with ctx.uow(Cause.action()) as uow:
+        return [ticket_json(t) for t in TicketRepository(uow.session).search(where)]
+
+
+@router.get("/{ticket_id}")
+def show_ticket(
+    ticket_id: str,
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("reader")),
+) -> dict[str, Any]:
+    """A ticket with its stage history, discussion, attachments and allowed moves."""
+    with ctx.uow(Cause.action()) as uow:
+        return ticket_json(service.get_ticket(uow, ticket_id), uow)
+
+
+@router.post("/{ticket_id}/move")
+def move_ticket(
+    ticket_id: str,
+    body: MoveRequest,
+    idempotency_key: str | None = IdempotencyKey,
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("attendant")),
+) -> dict[str, Any]:
+    """Move the ticket along its flow, as the token's user."""
+    aid = action_id(who.token_id, idempotency_key)
+    with ctx.uow(Cause.action(aid)) as uow:
+        ticket = service.move_ticket(
+            uow,
+            ticket_id,
+            body.stage,
+            reason=body.reason,
+            by=who.user,
+            fields=body.fields,
+            expected_version=body.expected_version,
+            action_id=aid,
+        )
+        return ticket_json(ticket, uow)
+
+
+@router.post("/{ticket_id}/comments", status_code=201)
+def comment_ticket(
+    ticket_id: str,
+    body: CommentRequest,
+    idempotency_key: str | None = IdempotencyKey,
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("attendant")),
+) -> dict[str, Any]:
+    """Add to the ticket's discussion."""
+    with ctx.uow(Cause.action()) as uow:
+        entry = service.comment_ticket(uow, ticket_id, body.text, by=who.user)
+    return {"ticket_id": ticket_id, "by": entry.by, "at": entry.at.isoformat(), "text": entry.text}
+
+
+@router.post("/{ticket_id}/cancel")
+def cancel_ticket(
+    ticket_id: str,
+    body: CancelRequest,
+    idempotency_key: str | None = IdempotencyKey,
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("attendant")),
+) -> dict[str, Any]:
+    """Cancel the open ticket (a reason is mandatory)."""
+    aid = action_id(who.token_id, idempotency_key)
+    with ctx.uow(Cause.action(aid)) as uow:
+        ticket = service.cancel_ticket(
+            uow,
+            ticket_id,
+            reason=body.reason,
+            by=who.user,
+            expected_version=body.expected_version,
+            action_id=aid,
+        )
+        return ticket_json(ticket, uow)
+
+
+def attach(
+    ctx: WebContext, ticket_id: str, name: str, content: bytes, ctype: str, by: str
+) -> dict[str, Any]:
+    with ctx.uow(Cause.action()) as uow:
+        row = service.attach_file(
+            uow, ticket_id, name, content, by=by, store=ctx.attachment_store, content_type=ctype
+        )
+        return {
+            "id": row.id,
+            "ticket_id": ticket_id,
+            "filename": row.filename,
+            "content_type": row.content_type,
+            "size": row.size,
+            "sha256": row.sha256,
+            "by": row.by,
+        }
+
+
+@router.post("/{ticket_id}/attachments", status_code=201)
+async def upload_attachment(
+    ticket_id: str,
+    file: UploadFile = File(...),
+    idempotency_key: str | None = IdempotencyKey,
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("attendant")),
+) -> dict[str, Any]:
+    """Attach a file (multipart field ``file``) to the open ticket."""
+    content = await file.read()
+    ctype = file.content_type or "application/octet-stream"
+    return await run_in_threadpool(
+        attach, ctx, ticket_id, file.filename or "attachment", content, ctype, who.user
+    )
+
+
+def attachment_download(ctx: WebContext, ticket_id: str, attachment_id: int) -> Response:
+    """The attachment's bytes as a download (for the API and the console alike)."""
+    with ctx.uow.sessions() as session:
+        row = session.get(AttachmentRow, attachment_id)
+    if row is None or row.ticket_id != ticket_id:
+        raise HTTPException(404, f"ticket {ticket_id} has no attachment {attachment_id}")
+    try:
+        content = ctx.attachment_store.get(row.storage_key)
+    except FileNotFoundError:
+        raise HTTPException(410, f"the bytes of attachment {attachment_id} are gone") from None
+    safe = row.filename.replace('"', "")
+    return Response(
+        content,
+        media_type=row.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
+
+
+@router.get("/{ticket_id}/attachments/{attachment_id}")
+def download_attachment(
+    ticket_id: str,
+    attachment_id: int,
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("reader")),
+) -> Response:
+    """The attachment's bytes."""
+    return attachment_download(ctx, ticket_id, attachment_id)

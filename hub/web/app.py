@@ -1,0 +1,97 @@
+"""The web application: the JSON API under ``/api``, the console's pages, ``/metrics`` and
+``/healthz``. ``create_app`` takes a ``WebContext`` (the running hub's store and transport)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import fastapi_offline
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from hub import __version__
+from hub.errors import HubError, TransientError
+from hub.runtime.deadletters import DeadLetterNotFound
+from hub.web import api_ops, api_tickets, console, console_letters, console_tickets, idempotency
+from hub.web.context import WebContext
+from hub.web.metrics import exposition, store_registry
+from hub.web.security import LoginRequired, require
+from hub.web.tokens import Principal
+from hub.workflow import errors as wf
+
+STATUS: list[tuple[type[Exception], int]] = [
+    (wf.TicketNotFound, 404),
+    (DeadLetterNotFound, 404),
+    (wf.PermissionDenied, 403),
+    (wf.Conflict, 409),
+    (wf.NoConfiguration, 409),
+    (wf.WorkflowError, 422),
+    (TransientError, 503),
+    (HubError, 422),
+]
+
+
+def status_of(error: Exception) -> int:
+    return next((code for kind, code in STATUS if isinstance(error, kind)), 500)
+
+
+#: Swagger UI's files, served by the hub itself (fastapi-offline ships them)
+SWAGGER_UI = Path(fastapi_offline.__file__).parent / "static"
+
+
+def create_app(ctx: WebContext) -> FastAPI:
+    app = FastAPI(
+        title="Integration hub",
+        version=__version__,
+        description="Tickets, dead letters, queues and configuration of the integration hub. "
+        "Every endpoint but /healthz and /metrics needs a bearer token (`hub tokens create`).",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    app.state.metrics = store_registry(ctx.uow, ctx.transport, ctx.queues)
+    app.middleware("http")(idempotency.middleware)
+    app.include_router(api_ops.health)
+    app.include_router(api_tickets.router)
+    app.include_router(api_ops.router)
+    for pages in (console, console_letters, console_tickets):
+        app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
+    app.mount("/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
+
+    @app.exception_handler(HubError)
+    async def _hub_error(request: Request, error: HubError) -> JSONResponse:
+        return JSONResponse(
+            {"error": type(error).__name__, "detail": str(error)}, status_code=status_of(error)
+        )
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, error: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(
+            exposition(ctx.observer, app.state.metrics),
+            media_type="text/plain; version=0.0.4; charset=utf-8",
+        )
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(who: Principal = Depends(require("reader"))) -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(who: Principal = Depends(require("reader"))) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} API",
+            swagger_js_url="/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/swagger/swagger-ui.css",
+            swagger_favicon_url="/swagger/favicon.png",
+        )
+
+    return app

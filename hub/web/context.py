@@ -1,0 +1,34 @@
+"""What the web app needs from the running hub."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hub.runtime.observe import Observer
+from hub.runtime.overview import RateSampler
+from hub.runtime.transport import Transport
+from hub.runtime.uow import UnitOfWorkFactory
+from hub.settings import Settings
+from hub.web.tokens import Tokens
+from hub.workflow.attachments import AttachmentStore, LocalAttachmentStore
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    uow: UnitOfWorkFactory
+    transport: Transport
+    queues: list[str]
+    observer: Observer = field(default_factory=Observer)
+    attachments: AttachmentStore | None = None
+    sampler: RateSampler = field(default_factory=RateSampler)
+
+    def __post_init__(self) -> None:
+        if self.attachments is None:
+            self.attachments = LocalAttachmentStore(self.settings.data_dir / "attachments")
+        self.tokens = Tokens(self.uow)
+
+    @property
+    def attachment_store(self) -> AttachmentStore:
+        assert self.attachments is not None
+        return self.attachments

@@ -1,0 +1,155 @@
+"""``Idempotency-Key`` on write requests: the first response is stored (per token and key) and
+returned again to every retry, which does not act a second time.
+
+A retry with the same key but a different request (method, path, body) is refused with 422; a
+retry while the first request is still being handled gets 409. A first response with a 5xx
+status is not kept, so the request may be retried. Ticket actions also pass the key to the
+workflow as an action id, so even two racing requests act once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+
+from fastapi import Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from hub.errors import TransientError
+from hub.runtime.uow import UnitOfWorkFactory
+from hub.web.security import authenticate, context
+from hub.web.tables import IdempotentRequest
+
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+IN_PROGRESS = 0
+
+
+def action_id(token_id: int, key: str | None) -> str | None:
+    """The workflow action id of a request with an idempotency key."""
+    return f"http:{token_id}:{key}" if key else None
+
+
+def claim(
+    uow: UnitOfWorkFactory, token_id: int, key: str, fingerprint: str
+) -> IdempotentRequest | None:
+    """Record the request as in progress; return the earlier one when the key is taken."""
+    for _ in range(3):  # the earlier row may vanish meanwhile (its request failed): try again
+        try:
+            with uow.sessions.begin() as session:
+                session.add(
+                    IdempotentRequest(
+                        token_id=token_id,
+                        key=key,
+                        fingerprint=fingerprint,
+                        status=IN_PROGRESS,
+                        created_at=uow.clock.now(),
+                    )
+                )
+            return None
+        except IntegrityError:
+            with uow.sessions() as session:
+                earlier = session.get(IdempotentRequest, (token_id, key))
+            if earlier is not None:
+                return earlier
+    raise TransientError(f"{HEADER} {key!r}: could not record the request; retry it")
+
+
+def _finish(
+    uow: UnitOfWorkFactory, token_id: int, key: str, response: tuple[int, str | None, bytes] | None
+) -> None:
+    with uow.sessions.begin() as session:
+        row = session.get(IdempotentRequest, (token_id, key))
+        if row is None:
+            return
+        if response is None:
+            session.delete(row)
+        else:
+            row.status, row.content_type, row.body = response
+
+
+def forget_older_than(uow: UnitOfWorkFactory, days: float) -> int:
+    """Drop stored responses older than ``days`` (housekeeping)."""
+    cutoff = uow.clock.now() - timedelta(days=days)
+    with uow.sessions.begin() as session:
+        result = session.execute(
+            delete(IdempotentRequest).where(IdempotentRequest.created_at < cutoff)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def fingerprint_of(method: str, path: str, headers: Mapping[str, str], body: bytes) -> str:
+    """What makes two requests the same one: method, path and body (a multipart body without
+    its random boundary)."""
+    ctype = headers.get("content-type", "")
+    if ctype.startswith("multipart/") and "boundary=" in ctype:
+        boundary = ctype.split("boundary=", 1)[1].split(";", 1)[0].strip('"').encode()
+        body = body.replace(boundary, b"")
+    return hashlib.sha256(b"\x1f".join([method.encode(), path.encode(), body])).hexdigest()
+
+
+async def middleware(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    key = request.headers.get(HEADER)
+    if request.method not in WRITE_METHODS or not key:
+        return await call_next(request)
+    if len(key) > 200:
+        return JSONResponse(
+            {"error": "BadRequest", "detail": f"{HEADER} is longer than 200 characters"}, 400
+        )
+    who = await run_in_threadpool(authenticate, request)
+    if who is None:
+        return await call_next(request)  # refused by the endpoint's own check
+    fingerprint = fingerprint_of(
+        request.method, request.url.path, request.headers, await request.body()
+    )
+    uow = context(request).uow
+    earlier = await run_in_threadpool(claim, uow, who.token_id, key, fingerprint)
+    if earlier is not None:
+        if earlier.fingerprint != fingerprint:
+            return JSONResponse(
+                {
+                    "error": "IdempotencyKeyReused",
+                    "detail": f"{HEADER} {key!r} was used for a different request",
+                },
+                422,
+            )
+        if earlier.status == IN_PROGRESS:
+            return JSONResponse(
+                {"error": "InProgress", "detail": f"a request with {HEADER} {key!r} is running"},
+                409,
+            )
+        return Response(
+            earlier.body or b"",
+            earlier.status,
+            media_type=earlier.content_type,
+            headers={REPLAYED: "true"},
+        )
+    try:
+        response = await call_next(request)
+        content = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+    except BaseException:
+        await run_in_threadpool(_finish, uow, who.token_id, key, None)
+        raise
+    kept = (
+        None
+        if response.status_code >= 500
+        else (
+            response.status_code,
+            response.headers.get("content-type"),
+            content,
+        )
+    )
+    await run_in_threadpool(_finish, uow, who.token_id, key, kept)
+    out = Response(content, response.status_code)
+    out.raw_headers = [
+        *((k, v) for k, v in response.raw_headers if k.lower() != b"content-length"),
+        (b"content-length", str(len(content)).encode()),
+    ]
+    return out

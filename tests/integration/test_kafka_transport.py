@@ -1,0 +1,230 @@
+"""The Kafka adapter on librdkafka's mock cluster: addressing, offsets, redeliveries, views."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer as RawConsumer
+from confluent_kafka import KafkaError, TopicPartition
+
+from hub.runtime.transport import DIRECT, EVENTS_EXCHANGE, Delivery, Outgoing, Unroutable
+from hub.runtime.transports import transport_for
+from hub.runtime.transports.kafka import KafkaTransport
+from hub.runtime.transports.kafka_view import read_view, snapshot
+from tests.support.harness import item_event, wait_until
+from tests.support.kafka import mock_kafka_cluster
+
+pytestmark = pytest.mark.timeout(90)
+ITEM = "test.item.created"
+
+
+@pytest.fixture
+def kafka() -> Iterator[KafkaTransport]:
+    with mock_kafka_cluster() as url:
+        transport = transport_for(url)
+        assert isinstance(transport, KafkaTransport)
+        yield transport
+        transport.close()
+
+
+def message(item: str, **headers: Any) -> Outgoing:
+    event = item_event(item)
+    return Outgoing(
+        EVENTS_EXCHANGE, ITEM, json.dumps(event).encode(), event["id"], headers, key=item
+    )
+
+
+def raw_records(kafka: KafkaTransport, topic: str) -> list[Any]:
+    consumer = RawConsumer(
+        kafka.options.client(**{"group.id": "test-reader", "enable.partition.eof": True})
+    )
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    out, eof = [], set()
+    while len(eof) < len(partitions):
+        msg = consumer.poll(5)
+        assert msg is not None, "the topic did not reach its end"
+        if msg.error() is not None:
+            assert msg.error().code() == KafkaError._PARTITION_EOF
+            eof.add(msg.partition())
+            continue
+        out.append(msg)
+    consumer.close()
+    return out
+
+
+@contextmanager
+def consuming(
+    kafka: KafkaTransport, queue: str, settle: Callable[[Delivery], None] | None = None
+) -> Iterator[list[Delivery]]:
+    """Consume ``queue`` in a thread; every delivery is recorded, then settled by ``settle``."""
+    seen: list[Delivery] = []
+    stop = threading.Event()
+
+    def on_batch(batch: list[Delivery]) -> None:
+        for d in batch:
+            seen.append(d)
+            if settle is None:
+                d.ack()
+            else:
+                settle(d)
+
+    thread = threading.Thread(
+        target=kafka.consume_batches,
+        args=([queue], on_batch),
+        kwargs={"prefetch": 10, "max_batch": 10, "stop": stop},
+        daemon=True,
+    )
+    thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        thread.join(30)
+        assert not thread.is_alive()
+
+
+def test_an_event_goes_to_the_topic_named_as_its_type_keyed_by_subject(
+    kafka: KafkaTransport,
+) -> None:
+    kafka.setup({"hub.t": [ITEM]})
+    sent = message("S-1", **{"x-hub-attempt": 2, "x-hub-last-error": "boom"})
+    kafka.publish([sent])
+    [record] = raw_records(kafka, ITEM)
+    assert record.key() == b"S-1"
+    assert record.value() == sent.body  # the structured CloudEvent, byte for byte
+    headers = dict(record.headers())
+    assert json.loads(headers["x-hub-attempt"]) == 2
+    assert json.loads(headers["content-type"]) == "application/cloudevents+json"
+    assert json.loads(headers["message-id"]) == sent.message_id
+
+
+def test_offsets_are_committed_after_the_ack_and_a_requeue_is_delivered_again(
+    kafka: KafkaTransport,
+) -> None:
+    kafka.setup({"hub.t": [ITEM]})
+    kafka.publish([message("R-1"), message("R-2"), message("R-3")])
+    release = threading.Event()
+    requeued: list[str] = []
+
+    def settle(d: Delivery) -> None:
+        release.wait(20)  # the first batch is held: nothing may be committed meanwhile
+        item = json.loads(d.body)["subject"]
+        if item == "R-2" and not requeued:
+            requeued.append(item)
+            d.requeue()
+        else:
+            d.ack()
+
+    with consuming(kafka, "hub.t", settle) as seen:
+        wait_until(lambda: len(seen) >= 1, timeout=30, what="a delivery")
+        threading.Event().wait(1.5)  # three commit intervals
+        assert kafka.stats(["hub.t"])[0].depth == 3
+        release.set()
+        wait_until(lambda: kafka.stats(["hub.t"])[0].depth == 0, timeout=30, what="commits")
+        again = [d for d in seen if json.loads(d.body)["subject"] == "R-2"]
+        assert [d.delivery_count for d in again] == [1, 2]
+        assert {json.loads(d.body)["subject"] for d in seen} == {"R-1", "R-2", "R-3"}
+
+
+def test_a_message_handed_out_but_never_committed_is_a_redelivery_for_the_next_worker(
+    kafka: KafkaTransport,
+) -> None:
+    kafka.setup({"hub.t": [ITEM]})
+    kafka.publish([message("W-1")])
+    held = threading.Event()
+
+    def die(d: Delivery) -> None:
+        held.set()  # neither acked nor returned: the worker "dies" with it
+
+    with consuming(kafka, "hub.t", die):
+        wait_until(held.is_set, timeout=30, what="the first delivery")
+    fresh = transport_for(kafka.url)  # another process: only the broker remembers
+    assert isinstance(fresh, KafkaTransport)
+    with consuming(fresh, "hub.t") as seen:
+        wait_until(lambda: len(seen) >= 1, timeout=30, what="the redelivery")
+        assert seen[0].delivery_count == 2
+        assert seen[0].message_id and seen[0].headers == {}
+    fresh.close()
+
+
+def test_the_direct_address_reaches_only_that_consumers_retry_topic(
+    kafka: KafkaTransport,
+) -> None:
+    kafka.setup({"hub.a": [ITEM], "hub.b": [ITEM]})
+    retry = message("D-1", **{"x-hub-attempt": 2})
+    kafka.publish([Outgoing(DIRECT, "hub.a", retry.body, retry.message_id, retry.headers)])
+    with consuming(kafka, "hub.a") as a, consuming(kafka, "hub.b") as b:
+        wait_until(lambda: len(a) == 1, timeout=30, what="the retry at hub.a")
+        threading.Event().wait(1.0)
+        assert b == []
+        assert a[0].headers["x-hub-attempt"] == 2
+        assert a[0].routing_key == "hub.a"
+    with pytest.raises(Unroutable):
+        kafka.publish([Outgoing(DIRECT, "hub.nobody", b"{}", "x")], mandatory=True)
+    with pytest.raises(Unroutable):
+        kafka.publish([Outgoing(EVENTS_EXCHANGE, "unbound.type", b"{}", "x")], mandatory=True)
+
+
+def test_a_wildcard_binding_subscribes_to_every_matching_type_and_nothing_else(
+    kafka: KafkaTransport,
+) -> None:
+    kafka.setup({"hub.w": ["test.#"]})
+    other = item_event("O-1")
+    kafka.publish(
+        [
+            message("M-1"),
+            Outgoing(EVENTS_EXCHANGE, "testing.other", json.dumps(other).encode(), other["id"]),
+        ]
+    )
+    with consuming(kafka, "hub.w") as seen:
+        wait_until(lambda: len(seen) == 1, timeout=30, what="the matching event")
+        threading.Event().wait(1.0)
+        assert [d.routing_key for d in seen] == [ITEM]
+
+
+def test_stats_report_lag_per_partition_and_the_streaming_view_counts_per_window(
+    kafka: KafkaTransport,
+) -> None:
+    kafka.setup({"hub.v": [ITEM]})
+    kafka.publish([message(f"V-{i}") for i in range(12)])
+    [before] = kafka.stats(["hub.v"])
+    assert before.depth == 12
+    assert before.depth == sum(p.lag for p in before.partitions)
+    assert {p.topic for p in before.partitions} == {ITEM, "hub.v"}  # the type and retries
+    with consuming(kafka, "hub.v") as seen:
+        wait_until(lambda: len(seen) == 12, timeout=30, what="12 deliveries")
+        wait_until(
+            lambda: sum(w.settled for w in snapshot() if w.consumer == "hub.v") == 12,
+            timeout=20,
+            what="the in-process view",
+        )
+        wait_until(lambda: kafka.stats(["hub.v"])[0].depth == 0, timeout=20, what="no lag")
+    windows = read_view(kafka.url, ["hub.v"])
+    assert sum(w.settled for w in windows if w.event_type == ITEM) == 12
+    assert all(w.window_end - w.window_start == pytest.approx(60, abs=0.2) for w in windows)
+    assert max(w.latency_max_ms for w in windows) >= max(w.latency_avg_ms for w in windows) > 0
+
+
+def test_a_new_consumer_gets_what_is_published_after_setup_not_the_history(
+    kafka: KafkaTransport,
+) -> None:
+    kafka.setup({"hub.old": [ITEM]})
+    kafka.publish([message("H-1")])  # history, before hub.new exists
+    kafka.setup({"hub.new": [ITEM]})
+    kafka.publish([message("H-2")])
+    with consuming(kafka, "hub.new") as new, consuming(kafka, "hub.old") as old:
+        wait_until(lambda: len(new) == 1 and len(old) == 2, timeout=30, what="deliveries")
+        threading.Event().wait(1.0)
+        assert [json.loads(d.body)["subject"] for d in new] == ["H-2"]
+    # setting up again (a second worker, a restart) keeps the group's offsets
+    kafka.publish([message("H-3")])
+    kafka.setup({"hub.new": [ITEM]})
+    with consuming(kafka, "hub.new") as again:
+        wait_until(lambda: len(again) == 1, timeout=30, what="H-3")
+        assert json.loads(again[0].body)["subject"] == "H-3"
