@@ -80,6 +80,11 @@ class Hub:
         thread.start()
         self.threads.append(thread)
 
+    def ended_threads(self) -> list[str]:
+        """Names of the hub's threads that are no longer running (before a stop, each of
+        them is a failure: its work is no longer done in this process)."""
+        return [t.name for t in self.threads if not t.is_alive()]
+
     def join(self, timeout: float = 30.0) -> None:
         for thread in self.threads:
             thread.join(timeout)

@@ -81,13 +81,19 @@ def run(
         version,
         ", ".join(c.name for c in hub.consumers) or "none",
     )
+    ended: list[str] = []
     while not stop.wait(0.5):
-        pass
+        ended = hub.ended_threads()
+        if ended:  # exit, so that the supervisor starts a whole hub again
+            log.error("stopping: %s ended by an error (logged above)", ", ".join(ended))
+            stop.set()
     if web is not None:
         web.stop()
     hub.join()
     hub.close()
     log.info("hub stopped")
+    if ended:
+        raise typer.Exit(1)
 
 
 def publish(

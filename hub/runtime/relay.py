@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, delete, func, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session
 
 from hub.errors import PermanentError, TransientError
@@ -78,19 +78,23 @@ class OutboxRelay:
         self._skip_locked = uow.engine.dialect.name != "sqlite"
 
     def run(self, stop: threading.Event) -> None:
+        """Relay until ``stop`` is set. An outage of the broker or the store (any of the
+        relay's statements, including the one that decides how long to sleep) pauses it with
+        a growing back-off; it never ends the relay."""
         backoff = 0.2
         while not stop.is_set():
             try:
-                sent = self.run_once()
+                if self.run_once():
+                    backoff = 0.2
+                    continue  # more rows may have been committed meanwhile
+                wait = self._idle_wait()
                 backoff = 0.2
-            except (TransientError, OperationalError) as e:
-                log.warning("outbox relay paused %.1fs: %s", backoff, e)
+            except (TransientError, DBAPIError, PendingRollbackError) as e:
+                log.warning("outbox relay paused %.1fs: %s", backoff, _first_line(e))
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            if sent:
-                continue  # more rows may have been committed meanwhile
-            self.wake.wait(self._idle_wait())
+            self.wake.wait(wait)
             self.wake.clear()
 
     def run_once(self) -> int:
@@ -283,6 +287,11 @@ class OutboxRelay:
                 or 0
             )
         return due, later
+
+
+def _first_line(error: Exception) -> str:
+    """A store error's first line (SQLAlchemy appends the statement and a help link)."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _outgoing(row: OutboxMessage) -> Outgoing:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 from datetime import datetime
+from pathlib import Path
+
+import pytest
 
 from hub.runtime.deadletters import DeadLetters
 from hub.runtime.processor import ATTEMPT
@@ -126,3 +130,68 @@ def test_malformed_messages_are_dead_lettered_never_retried_and_the_consumer_goe
             assert dl.attempts == 1
             assert ATTEMPT not in dl.headers
         assert hub.hub.observer.count("retried") == 0
+
+
+def test_the_relay_outlives_its_store_connection_killed_at_each_of_its_statements(
+    postgres_url: str,
+) -> None:
+    """PostgreSQL ends the relay's connection (``pg_terminate_backend``) just before the
+    relay's 1st, 2nd, ... 6th statement in turn, so every statement of its cycle (due broker
+    rows, due mail rows, when to wake) meets a dead connection once; each time, the relay
+    pauses and then relays what is committed next."""
+    import threading
+    import uuid
+
+    import psycopg
+    from sqlalchemy import event
+
+    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    settings = fast({"broker_url": f"memory://{uuid.uuid4().hex}", "database_url": postgres_url})
+    with running_hub(settings) as hub, psycopg.connect(admin, autocommit=True) as killer:
+        armed = {"countdown": 0, "killed": 0}
+
+        @event.listens_for(hub.engine, "before_cursor_execute")
+        def _kill(conn, _cursor, _statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+            if threading.current_thread().name != "hub-relay" or armed["countdown"] <= 0:
+                return
+            armed["countdown"] -= 1
+            if armed["countdown"] == 0:
+                pid = conn.connection.dbapi_connection.info.backend_pid
+                killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                armed["killed"] += 1
+
+        for position in range(1, 7):
+            armed["countdown"] = position
+            wait_until(lambda p=position: armed["killed"] == p, what=f"statement {position}")
+            hub.publish(item_event(f"K-{position}"))
+            wait_until(
+                lambda p=position: downstream(hub) == p, timeout=30, what=f"K-{position} relayed"
+            )
+        assert hub.hub.ended_threads() == []
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_hub_run_exits_with_an_error_when_one_of_its_threads_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thread that ended by an unexpected error stops the whole process (exit code 1) so
+    that its supervisor starts a whole hub again, instead of a hub that looks alive."""
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+    from hub.runtime.relay import OutboxRelay
+
+    def broken(self: OutboxRelay) -> int:
+        raise RuntimeError("a defect in the relay")
+
+    monkeypatch.setattr(OutboxRelay, "run_once", broken)
+    monkeypatch.setenv("HUB_BROKER_URL", f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}")
+    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path / 'hub.sqlite'}")
+    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = CliRunner().invoke(app, ["run", "--no-http"])
+    finally:  # `hub run` installs its own
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert result.exit_code == 1, result.output
