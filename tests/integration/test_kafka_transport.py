@@ -183,9 +183,9 @@ def test_a_wildcard_binding_subscribes_to_every_matching_type_and_nothing_else(
         ]
     )
     with consuming(kafka, "hub.w") as seen:
-        wait_until(lambda: len(seen) == 1, timeout=30, what="the matching event")
+        wait_until(lambda: len(seen) >= 1, timeout=30, what="the matching event")
         threading.Event().wait(1.0)
-        assert [d.routing_key for d in seen] == [ITEM]
+        assert {d.routing_key for d in seen} == {ITEM}
 
 
 def test_stats_report_lag_per_partition_and_the_streaming_view_counts_per_window(
@@ -211,20 +211,32 @@ def test_stats_report_lag_per_partition_and_the_streaming_view_counts_per_window
     assert max(w.latency_max_ms for w in windows) >= max(w.latency_avg_ms for w in windows) > 0
 
 
+def subjects(deliveries: list[Delivery]) -> set[str]:
+    return {json.loads(d.body)["subject"] for d in deliveries}
+
+
 def test_a_new_consumer_gets_what_is_published_after_setup_not_the_history(
     kafka: KafkaTransport,
 ) -> None:
+    """Compared as sets: at-least-once allows a delivery twice (a group that was just
+    assigned its partitions may read what it had already fetched again, from the committed
+    offset); the consumers' inbox makes the second one a no-op."""
     kafka.setup({"hub.old": [ITEM]})
     kafka.publish([message("H-1")])  # history, before hub.new exists
     kafka.setup({"hub.new": [ITEM]})
     kafka.publish([message("H-2")])
     with consuming(kafka, "hub.new") as new, consuming(kafka, "hub.old") as old:
-        wait_until(lambda: len(new) == 1 and len(old) == 2, timeout=30, what="deliveries")
+        wait_until(
+            lambda: subjects(new) >= {"H-2"} and subjects(old) >= {"H-1", "H-2"},
+            timeout=30,
+            what="deliveries",
+        )
         threading.Event().wait(1.0)
-        assert [json.loads(d.body)["subject"] for d in new] == ["H-2"]
+        assert subjects(new) == {"H-2"}
     # setting up again (a second worker, a restart) keeps the group's offsets
     kafka.publish([message("H-3")])
     kafka.setup({"hub.new": [ITEM]})
     with consuming(kafka, "hub.new") as again:
-        wait_until(lambda: len(again) == 1, timeout=30, what="H-3")
-        assert json.loads(again[0].body)["subject"] == "H-3"
+        wait_until(lambda: len(again) >= 1, timeout=30, what="H-3")
+        threading.Event().wait(1.0)
+        assert subjects(again) == {"H-3"}
