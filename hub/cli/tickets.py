@@ -1,4 +1,4 @@
-"""``hub tickets``: list, show, open, move, comment on and cancel tickets.
+"""``hub tickets``: list, show, open, move, classify, comment on and cancel tickets.
 
 The same rules as every other path (flow, reasons, field rules, permissions) apply: the verbs
 call ``hub.workflow.service``. A refused action exits with code 2 and one line saying why.
@@ -22,7 +22,8 @@ from hub.workflow.repository import TicketFilter, TicketRepository
 from hub.workflow.tickets import Ticket
 
 app = typer.Typer(
-    help="Work tickets: list, show, open, move, comment, cancel.", no_args_is_help=True
+    help="Work tickets: list, show, open, move, classify, comment, cancel.",
+    no_args_is_help=True,
 )
 
 
@@ -62,6 +63,7 @@ def ticket_json(ticket: Ticket, uow: UnitOfWork | None = None) -> dict[str, Any]
     if uow is not None:
         repo = TicketRepository(uow.session)
         out["allowed_moves"] = ticket.allowed_moves()
+        out["classifications_allowed"] = ticket.classifications_allowed()
         out["history"] = [
             {
                 "kind": h.kind,
@@ -132,6 +134,10 @@ def show(
     for m in data["allowed_moves"]:
         need = " (reason required)" if m["reason_required"] else ""
         typer.echo(f"  may move to {m['stage']} [{m['purpose']}]{need}")
+    if data["classifications_allowed"]:
+        current = data["classification"] or "none"
+        others = ", ".join(data["classifications_allowed"])
+        typer.echo(f"  classification {current}; may become {others}")
 
 
 def _pairs(values: list[str]) -> dict[str, Any]:
@@ -188,6 +194,28 @@ def move(
             action_id=action_id,
         )
     typer.echo(f"{ticket.id} at {ticket.stage} ({ticket.status})")
+
+
+@app.command()
+def classify(
+    ticket_id: str = typer.Argument(..., metavar="ID"),
+    classification: str = typer.Argument(..., metavar="CLASSIFICATION"),
+    by: str = typer.Option(..., help="Who classifies it."),
+    expected_version: int | None = typer.Option(None, help="Refuse unless still at this version."),
+    action_id: str | None = typer.Option(None, help="Idempotency key: repeats do not act twice."),
+) -> None:
+    """Give an open ticket another classification (one that is active; a classification
+    configured as not changeable stays)."""
+    with open_store() as factory, factory(Cause.action(action_id)) as uow:
+        ticket = service.classify_ticket(
+            uow,
+            ticket_id,
+            classification,
+            by=by,
+            expected_version=expected_version,
+            action_id=action_id,
+        )
+    typer.echo(f"{ticket.id} classified {ticket.classification}")
 
 
 @app.command()

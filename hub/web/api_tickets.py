@@ -1,4 +1,4 @@
-"""``/api/tickets``: list, show, move, comment, cancel, attach. Every rule (flow, reasons, field
+"""``/api/tickets``: list, show, move, classify, comment, cancel, attach. Every rule (flow, reasons, field
 rules, who may act) is the workflow's: the endpoints call ``hub.workflow.service`` as the token's
 user."""
 
@@ -29,6 +29,13 @@ class MoveRequest(BaseModel):
     stage: str = Field(description="The stage to move to (one of the ticket's allowed moves).")
     reason: str | None = None
     fields: dict[str, Any] = Field(default_factory=dict, description="Parameters to write first.")
+    expected_version: int | None = Field(
+        default=None, description="Refuse with 409 unless the ticket is still at this version."
+    )
+
+
+class ClassifyRequest(BaseModel):
+    classification: str = Field(description="One of the ticket's `classifications_allowed`.")
     expected_version: int | None = Field(
         default=None, description="Refuse with 409 unless the ticket is still at this version."
     )
@@ -89,6 +96,28 @@ def move_ticket(
             reason=body.reason,
             by=who.user,
             fields=body.fields,
+            expected_version=body.expected_version,
+            action_id=aid,
+        )
+        return ticket_json(ticket, uow)
+
+
+@router.post("/{ticket_id}/classification")
+def classify_ticket(
+    ticket_id: str,
+    body: ClassifyRequest,
+    idempotency_key: str | None = IdempotencyKey,
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("attendant")),
+) -> dict[str, Any]:
+    """Give the open ticket another classification, as the token's user."""
+    aid = action_id(who.token_id, idempotency_key)
+    with ctx.uow(Cause.action(aid)) as uow:
+        ticket = service.classify_ticket(
+            uow,
+            ticket_id,
+            body.classification,
+            by=who.user,
             expected_version=body.expected_version,
             action_id=aid,
         )

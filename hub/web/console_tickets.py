@@ -107,6 +107,7 @@ def ticket_page(
                 if rules.get(name) != "invisible"
             ]
             stage_names = {sid: s.name or sid for sid, s in tt.stages.items()}
+            classification_names = {k: c.name for k, c in ticket.config.classifications.items()}
     except HubError as e:
         return page(request, "error.html", who, problem=str(e))
     return page(
@@ -117,6 +118,7 @@ def ticket_page(
         fields=fields,
         type_name=tt.name,
         stage_names=stage_names,
+        classification_names=classification_names,
         chain=ticket.correlation_id,
     )
 
@@ -147,6 +149,21 @@ async def ticket_move(
         return f"{ticket_id} moved to {t.stage}"
 
     return await run_in_threadpool(act, who, "attendant", f"/tickets/{ticket_id}", run)
+
+
+@router.post("/tickets/{ticket_id}/classify")
+def ticket_classify(
+    ticket_id: str,
+    classification: str = Form(""),
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(console_user),
+) -> RedirectResponse:
+    def run() -> str:
+        with ctx.uow(Cause.action()) as uow:
+            service.classify_ticket(uow, ticket_id, classification, by=who.user)
+        return f"{ticket_id} classified {classification}"
+
+    return act(who, "attendant", f"/tickets/{ticket_id}", run)
 
 
 @router.post("/tickets/{ticket_id}/comment")

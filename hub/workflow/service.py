@@ -281,6 +281,28 @@ def cancel_ticket(
     return ticket
 
 
+def classify_ticket(
+    uow: UnitOfWork,
+    ticket_id: str,
+    classification: str,
+    *,
+    by: str,
+    expected_version: int | None = None,
+    action_id: str | None = None,
+) -> Ticket:
+    """Give an open ticket another classification (``Ticket.classify``); recorded in its
+    history. ``expected_version`` and ``action_id`` as for ``move_ticket``."""
+    repo = TicketRepository(uow.session)
+    ticket = repo.get(ticket_id)
+    if _already_done(uow, action_id):
+        return ticket
+    _check_version(ticket, expected_version)
+    if ticket.classify(classification, by, now=uow.now()) is not None:
+        repo.save(ticket, uow.now())
+        log.info("classified %s as %s by %s", ticket_id, classification, by)
+    return ticket
+
+
 def comment_ticket(uow: UnitOfWork, ticket_id: str, text: str, *, by: str) -> Comment:
     """Add to the ticket's discussion (writable while open; no version check: comments never
     conflict with moves)."""

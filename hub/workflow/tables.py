@@ -62,7 +62,7 @@ class StageHistoryRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # open | move | transfer | cancel
+    kind: Mapped[str] = mapped_column(String(20))  # open|move|transfer|cancel|classify
     from_stage: Mapped[str | None] = mapped_column(String(200))
     to_stage: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)

@@ -38,9 +38,10 @@ Status = Literal["open", "completed", "cancelled"]
 
 @dataclass(frozen=True)
 class StageChange:
-    """One line of the stage history. ``kind``: open, move, transfer (holder changed), cancel."""
+    """One line of the stage history. ``kind``: open, move, transfer (holder changed), cancel,
+    classify (classification changed; ``reason`` says from what to what)."""
 
-    kind: Literal["open", "move", "transfer", "cancel"]
+    kind: Literal["open", "move", "transfer", "cancel", "classify"]
     from_stage: str | None
     to_stage: str
     reason: str | None
@@ -322,6 +323,42 @@ class Ticket:
         if self.status != "open":
             raise IllegalMove(f"ticket {self.id} is {self.status}; attachments are closed")
         permissions.identify(self.config, by, self.customer_id)
+
+    def classifications_allowed(self) -> list[str]:
+        """The classifications this ticket may be given now: every other active one while it
+        is open and its current classification (if any) is changeable; none otherwise."""
+        known = self.config.classifications
+        current = known.get(self.classification or "")
+        if self.status != "open" or (current is not None and not current.changeable):
+            return []
+        return sorted(n for n, c in known.items() if c.active and n != self.classification)
+
+    def classify(self, classification: str, by: str, *, now: datetime) -> StageChange | None:
+        """Give the open ticket another classification, as whoever may act on it. A
+        classification configured ``changeable: false`` stays; an inactive one cannot be
+        given. Giving the one it has changes nothing (``None``)."""
+        self._require_open("be reclassified")
+        self._authorize(by)
+        if classification == self.classification:
+            return None
+        known = self.config.classifications
+        current = known.get(self.classification or "")
+        if current is not None and not current.changeable:
+            raise IllegalMove(
+                f"ticket {self.id}: its classification {self.classification!r} cannot be changed"
+            )
+        target = known.get(classification)
+        if target is None or not target.active:
+            allowed = ", ".join(self.classifications_allowed()) or "none"
+            state = "unknown" if target is None else "inactive"
+            raise WorkflowError(
+                f"classification {classification!r} is {state} (allowed: {allowed})"
+            )
+        note = f"classification {self.classification or '(none)'} -> {classification}"
+        self.classification = classification
+        change = StageChange("classify", self.stage, self.stage, note, by, now, self.holder)
+        self.changes.append(change)
+        return change
 
     def transfer(self, holder: Holder, reason: str, by: str, *, now: datetime) -> StageChange:
         """Hand the ticket to ``holder`` without changing its stage (e.g. escalation)."""

@@ -44,8 +44,14 @@ def test_open_move_show_and_illegal_moves(tmp_path: Path) -> None:
         == 0
     )
 
+    fixed = run("tickets", "classify", tid, "agreement", "--by", "bruno", cwd=tmp_path, env=env)
+    assert fixed.returncode == 2 and fixed.stderr.strip().splitlines() == [
+        f"error: ticket {tid}: its classification 'student-request' cannot be changed"
+    ]
+
     shown = run("tickets", "show", tid, "--json", cwd=tmp_path, env=env)
     data = json.loads(shown.stdout)
+    assert (data["classification"], data["classifications_allowed"]) == ("student-request", [])
     assert (data["stage"], data["status"]) == ("scheduled", "open")
     assert [h["to"] for h in data["history"]] == ["requested", "scheduled"]
     assert data["allowed_moves"] == [

@@ -105,7 +105,11 @@ def test_the_openapi_document_lists_the_api(sqlite_site: Site) -> None:
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     # served by the hub itself: the page works without the internet
     assert "cdn" not in docs.text and 'src="/swagger/swagger-ui-bundle.js"' in docs.text
-    for asset in ("/swagger/swagger-ui-bundle.js", "/swagger/swagger-ui.css", "/swagger/favicon.png"):
+    for asset in (
+        "/swagger/swagger-ui-bundle.js",
+        "/swagger/swagger-ui.css",
+        "/swagger/favicon.png",
+    ):
         assert sqlite_site.client.get(asset).status_code == 200
 
 

@@ -221,3 +221,31 @@ def test_a_retry_while_the_first_request_runs_is_told_to_wait(site: Site) -> Non
     assert got.status_code == 409 and got.json()["error"] == "InProgress"
     shown = site.client.get(f"/api/tickets/{ticket}", headers=site.auth("reader")).json()
     assert shown["comments"] == []
+
+
+def test_classification_changes_over_http_once_and_only_as_configured(site: Site) -> None:
+    ticket = site.open_ticket()  # classified "agreement" by its template
+    attendant = site.auth("attendant")
+    path = f"/api/tickets/{ticket}/classification"
+    shown = site.client.get(f"/api/tickets/{ticket}", headers=site.auth("reader")).json()
+    assert shown["classifications_allowed"] == ["agreement-priority", "student-request"]
+    refused = site.client.post(
+        path, json={"classification": "agreement-priority"}, headers=site.auth("reader")
+    )
+    assert refused.status_code == 403
+    inactive = site.client.post(
+        path, json={"classification": "agreement-legacy"}, headers=attendant
+    )
+    assert inactive.status_code == 422 and "inactive" in inactive.json()["detail"]
+    headers = {**attendant, "Idempotency-Key": str(uuid.uuid4())}
+    first = site.client.post(path, json={"classification": "agreement-priority"}, headers=headers)
+    again = site.client.post(path, json={"classification": "agreement-priority"}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert first.json()["classification"] == "agreement-priority"
+    assert [h["kind"] for h in first.json()["history"]] == ["open", "classify"]
+    assert first.json()["version"] == 2
+    stale = site.client.post(
+        path, json={"classification": "agreement", "expected_version": 1}, headers=attendant
+    )
+    assert stale.status_code == 409

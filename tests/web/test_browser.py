@@ -144,6 +144,14 @@ def test_a_ticket_moves_on_the_board(hub_process: Running, tmp_path: Path) -> No
         )
         assert sorted(options) == ["approved", "rejected"]
         hub.shot(page, "ticket")
+        # the attendant reclassifies it first (only active classifications are offered)
+        choices = page.eval_on_selector_all("#classify select option", "os => os.map(o => o.value)")
+        assert choices == ["agreement-priority", "student-request"]
+        page.select_option("#classify select", "agreement-priority")
+        page.click("#classify button")
+        page.wait_for_selector(f"text={ticket_id} classified agreement-priority")
+        assert page.inner_text("#classification") == "agreement-priority"
+        assert "classification agreement -> agreement-priority" in page.inner_text("#history")
         page.select_option("#move select[name=stage]", "approved")
         page.fill("#move input[name='field.approval_note']", "approved by the browser test")
         page.click("#move button")

@@ -16,6 +16,7 @@ from hub.workflow.errors import (
     OutsideValidity,
     PermissionDenied,
     ReasonRequired,
+    WorkflowError,
 )
 from hub.workflow.permissions import Holder
 from hub.workflow.tickets import Ticket
@@ -219,3 +220,33 @@ def test_set_field_action_and_allowed_moves(demo: WorkflowConfig) -> None:
     t.move_to("issued", None, "bruno", now=NOW)
     assert t.parameters["tracking_code"] == "TR-T-9"
     assert t.allowed_moves() == [] and t.due_at is None
+
+
+def test_classification_changes_when_changeable_to_an_active_one(demo: WorkflowConfig) -> None:
+    t = finance(demo)
+    assert t.classification == "agreement"
+    assert t.classifications_allowed() == ["agreement-priority", "student-request"]
+    with pytest.raises(PermissionDenied):
+        t.classify("agreement-priority", "bruno", now=NOW)  # not holding it
+    with pytest.raises(WorkflowError, match="'agreement-legacy' is inactive"):
+        t.classify("agreement-legacy", "ana", now=NOW)
+    with pytest.raises(WorkflowError, match="'nope' is unknown"):
+        t.classify("nope", "ana", now=NOW)
+    change = t.classify("agreement-priority", "ana", now=NOW)
+    assert t.classification == "agreement-priority"
+    assert change is not None and change.kind == "classify"
+    assert change.reason == "classification agreement -> agreement-priority"
+    assert t.classify("agreement-priority", "ana", now=NOW) is None  # already so: nothing
+    assert t.events[-1].type == "crm.ticket.created"  # no contract event for it
+    t.cancel("duplicate", "ana", now=NOW)
+    assert t.classifications_allowed() == []
+    with pytest.raises(IllegalMove):
+        t.classify("agreement", "ana", now=NOW)
+
+
+def test_a_classification_that_is_not_changeable_stays(demo: WorkflowConfig) -> None:
+    t = exam(demo)
+    assert t.classification == "student-request"
+    assert t.classifications_allowed() == []
+    with pytest.raises(IllegalMove, match="'student-request' cannot be changed"):
+        t.classify("agreement", "bruno", now=NOW)
