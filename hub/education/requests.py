@@ -112,7 +112,7 @@ def receive_request(uow: UnitOfWork, request: RequestCreated) -> Ticket | Reject
     uow.session.add(row)
     uow.session.flush()
     if tt.billing is not None and tt.billing.charged and tt.billing.charge_at == "opening":
-        request_charge(uow, config, tt, row, ticket.id, enrollment=enrollment)
+        request_charge(uow, config, tt, row, ticket.id, enrollment=enrollment, new_ticket=True)
     if tt.email is not None and tt.email.on_open:
         if student.email:
             queue_mail(uow, opening_mail(tt, request, ticket.id), about=ticket.id)
@@ -145,14 +145,16 @@ def request_charge(
     ticket_id: str,
     *,
     enrollment: Enrollment | None = None,
+    new_ticket: bool = False,
 ) -> ChargeRow | None:
     """Record the ticket's charge and emit ``billing.charge.requested``; ``None`` (nothing
-    done) when the ticket's charge was requested before. ``enrollment``: the student's, read
-    in this unit of work for a ticket it has just opened (which has no charge yet)."""
+    done) when the ticket's charge was requested before. ``new_ticket``: the ticket was opened
+    in this unit of work, so it has no charge yet (no look-up). ``enrollment``: the student's,
+    when this unit of work has already read it."""
     charge_id = charge_id_for(ticket_id)
+    if not new_ticket and uow.session.get(ChargeRow, charge_id) is not None:
+        return None
     if enrollment is None:
-        if uow.session.get(ChargeRow, charge_id) is not None:
-            return None
         enrollment = RefData(uow.session).enrollment(req.company, req.ra, req.academic_period)
     if enrollment is None:
         raise PermanentError(
