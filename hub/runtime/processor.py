@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
@@ -47,6 +47,7 @@ from hub.runtime.uow import (
     defer_appends,
     write_appends,
 )
+from hub.store.db import is_store_outage
 from hub.store.models import DeadLetter, HandlingAttempt, InboxEntry, OutboxMessage
 from schemas import CloudEvent, decode
 
@@ -98,12 +99,6 @@ def _is_key_race(error: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _is_store_outage(error: BaseException) -> bool:
-    return isinstance(error, OperationalError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    )
 
 
 class Processor:
@@ -224,7 +219,7 @@ class Processor:
                             event, UnitOfWork(session, Cause.of(event), self.uow.clock)
                         )
                 except Exception as error:
-                    if _is_store_outage(error) or _is_key_race(error):
+                    if is_store_outage(error) or _is_key_race(error):
                         raise
                     culprit = (len(outcomes), error)
                     break
@@ -240,7 +235,7 @@ class Processor:
                 # another worker committed one of these keys meanwhile: the second pass finds
                 # it in the inbox and treats it as the duplicate it is
                 return self._handle_together(batch, again=False)
-            if not _is_store_outage(error):
+            if not is_store_outage(error):
                 log.info(
                     "a batch of %d was rolled back (%s: %s); handling its messages one by one",
                     len(batch),
@@ -346,7 +341,7 @@ class Processor:
                 self._forget_starts(name, d)
             return Outcome.DUPLICATE, peek_type, name
         except Exception as error:
-            if _is_store_outage(error):
+            if is_store_outage(error):
                 log.warning("store unreachable while %s handled %s: %s", name, d.message_id, error)
                 return Outcome.RETURNED, peek_type, name
             try:

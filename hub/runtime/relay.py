@@ -21,13 +21,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, delete, func, select, update
-from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session
 
 from hub.errors import PermanentError, TransientError
 from hub.runtime.observe import Observer
 from hub.runtime.transport import DIRECT, Outgoing, Transport, Unroutable
 from hub.runtime.uow import UnitOfWorkFactory
+from hub.store.db import is_store_outage
 from hub.store.models import DeadLetter, OutboxMessage
 
 log = logging.getLogger("hub.relay")
@@ -78,7 +78,7 @@ class OutboxRelay:
         self._skip_locked = uow.engine.dialect.name != "sqlite"
 
     def run(self, stop: threading.Event) -> None:
-        """Relay until ``stop`` is set. An outage of the broker or the store (any of the
+        """Relay until ``stop`` is set. An outage of the broker or the store (at any of the
         relay's statements, including the one that decides how long to sleep) pauses it with
         a growing back-off; it never ends the relay."""
         backoff = 0.2
@@ -89,7 +89,9 @@ class OutboxRelay:
                     continue  # more rows may have been committed meanwhile
                 wait = self._idle_wait()
                 backoff = 0.2
-            except (TransientError, DBAPIError, PendingRollbackError) as e:
+            except Exception as e:
+                if not (isinstance(e, TransientError) or is_store_outage(e)):
+                    raise  # a defect: `hub run` stops so that its supervisor restarts it
                 log.warning("outbox relay paused %.1fs: %s", backoff, _first_line(e))
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
