@@ -1,10 +1,11 @@
 """The hub's consumers, one integration a module. ``ALL`` is what ``hub run`` starts."""
 
-from consumers import edu_refdata, edu_requests, finance_agreements
+from consumers import edu_refdata, edu_requests, finance_agreements, platform_users
 from hub.runtime.registry import Consumer
 
 ALL: list[Consumer] = [
     finance_agreements.consumer,
     edu_refdata.consumer,
     edu_requests.consumer,
+    platform_users.consumer,
 ]

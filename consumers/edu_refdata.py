@@ -26,7 +26,7 @@ consumer = Consumer("edu-refdata")
 @consumer.handles("edu.enrollment.upserted")
 def on_enrollment(event: CloudEvent, uow: UnitOfWork) -> None:
     data = EnrollmentUpserted.model_validate(event.data)
-    if not RefData(uow.session).upsert_enrollment(Enrollment.of(data), uow.now()):
+    if not RefData(uow.session, uow.tenant).upsert_enrollment(Enrollment.of(data), uow.now()):
         log.info(
             "enrollment %s/%s v%d is not newer; ignored",
             data.ra,
@@ -38,5 +38,5 @@ def on_enrollment(event: CloudEvent, uow: UnitOfWork) -> None:
 @consumer.handles("finance.debt.upserted")
 def on_debt(event: CloudEvent, uow: UnitOfWork) -> None:
     data = DebtUpserted.model_validate(event.data)
-    if not RefData(uow.session).upsert_debt(Debt.of(data), uow.now()):
+    if not RefData(uow.session, uow.tenant).upsert_debt(Debt.of(data), uow.now()):
         log.info("debt of %s v%d is not newer; ignored", data.customer_id, data.version)

@@ -160,6 +160,10 @@ def build(
         upgrade(url)
     observer = observer or Observer()
     uow = UnitOfWorkFactory(make_engine(url), clock or SystemClock())
+    if migrate:
+        from hub.provisioning import ensure_default_tenant
+
+        ensure_default_tenant(uow)
     chosen = list(default_consumers(settings.consumers) if consumers is None else consumers)
     transport = transport or transport_for(settings.effective_broker_url)
     relay = OutboxRelay(uow, transport, observer=observer, deliverers=_deliverers(settings))
@@ -207,12 +211,16 @@ def _deliverers(settings: Settings) -> dict[str, Deliverer]:
 
 
 def apply_workflow_config(hub: Hub) -> int:
-    """Apply ``HUB_WORKFLOW_CONFIG`` (a new version only when it changed), or the demo
-    configuration when the store has none yet. Returns the version in force."""
+    """Apply ``HUB_WORKFLOW_CONFIG`` to ``HUB_TENANT`` (a new version only when it changed),
+    or the demo configuration when that tenant has none yet. Returns the version in force."""
+    return apply_settings_config(hub.uow, hub.settings)
+
+
+def apply_settings_config(factory: UnitOfWorkFactory, settings: Settings) -> int:
     from hub.runtime.uow import Cause
     from hub.workflow.service import apply_config_file, ensure_config
 
-    with hub.uow(Cause.action()) as uow:
-        if hub.settings.workflow_config is not None:
-            return apply_config_file(uow, hub.settings.workflow_config)[0]
+    with factory(Cause.action(tenant=settings.tenant)) as uow:
+        if settings.workflow_config is not None:
+            return apply_config_file(uow, settings.workflow_config)[0]
         return ensure_config(uow)

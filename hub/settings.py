@@ -63,9 +63,34 @@ class Settings(BaseSettings):
         description="Consumers this process runs, by name or as module:attribute "
         "(comma-separated in the environment). Default: all of the hub's consumers.",
     )
+    tenant: str = Field(
+        default="default",
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="The tenant CLI verbs act in when `--tenant` is not given, and the one "
+        "`hub run` applies HUB_WORKFLOW_CONFIG to.",
+    )
+    user: str = Field(
+        default="support",
+        min_length=1,
+        max_length=200,
+        description="Who CLI verbs act as when `--by` is not given (their permissions apply).",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     smtp_url: str | None = Field(default=None, description="smtp://host:port for outgoing mail.")
+    session_hours: float = Field(
+        default=8, gt=0, le=24 * 30, description="How long a console sign-in lasts at most."
+    )
+    session_idle_minutes: float = Field(
+        default=30, gt=0, le=24 * 60, description="A console session unused this long ends."
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description="Mark the session cookie Secure (set it when the hub is served over HTTPS, "
+        "e.g. behind a TLS-terminating proxy).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "text"
     prefetch: int = Field(

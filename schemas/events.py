@@ -96,6 +96,55 @@ class DebtUpserted(Data):
     version: int = Field(ge=0)
 
 
+class UserUpserted(Data):
+    """A user as the platform last published it; applied in ``version`` order."""
+
+    user_id: str = Field(min_length=1, max_length=200)
+    name: str = NonEmpty
+    email: Email | None = None
+    active: bool
+    version: int = Field(ge=0)
+
+
+class CompanyUpserted(Data):
+    """A company (coligada) as the ERP last published it; applied in ``version`` order."""
+
+    company: str = Field(min_length=1, max_length=50)
+    name: str = NonEmpty
+    tax_id: str | None = Field(default=None, max_length=40)
+    version: int = Field(ge=0)
+
+
+class BranchUpserted(Data):
+    """A branch (filial) of a company as the ERP last published it; ``version`` ordered."""
+
+    company: str = Field(min_length=1, max_length=50)
+    branch: str = Field(min_length=1, max_length=50)
+    name: str = NonEmpty
+    headquarters: bool = False
+    tax_id: str | None = Field(default=None, max_length=40)
+    version: int = Field(ge=0)
+
+
+class ContactCustomer(Data):
+    id: str = NonEmpty
+    name: str | None = None
+    email: Email | None = None
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class ContactReceived(Data):
+    """A contact that reached the omnichannel desk, with the form its agent filled."""
+
+    contact_id: str = Field(min_length=1, max_length=200)
+    channel: str = Field(min_length=1, max_length=40, examples=["whatsapp", "email", "chat"])
+    customer: ContactCustomer
+    form: str = NonEmpty
+    fields: dict[str, Any] = Field(default_factory=dict)
+    agent: str = NonEmpty
+    received_at: AwareDatetime
+
+
 class ChargeCreated(Data):
     charge_id: str = NonEmpty
     request_id: str = NonEmpty
@@ -187,6 +236,51 @@ class TicketOverdue(Data):
     to_stage: str | None = None
 
 
+class TenantProvisioned(Data):
+    """A tenant was provisioned (or completed): its plan, its roles, its support user."""
+
+    tenant: str = NonEmpty
+    plan: Literal["freemium", "starter", "advanced"]
+    roles: list[str]
+    support_user: str = NonEmpty
+
+
+class OccurrenceRecorded(Data):
+    """An occurrence recorded through a script item (or the omnichannel desk's form)."""
+
+    occurrence_id: str = NonEmpty
+    script_item: str | None = None
+    form: str = NonEmpty
+    ticket_id: str = NonEmpty
+    complement: dict[str, Any] | None = None
+    channel: str = NonEmpty
+    by: str = NonEmpty
+
+
+ContactRejectionCode = Literal[
+    "form_not_enabled",
+    "group_not_authorised",
+    "process_not_enabled",
+    "invalid_fields",
+    "unknown_form",
+]
+
+
+class ContactRejected(Data):
+    """An omnichannel contact the hub refused, and why (nothing is dropped silently)."""
+
+    contact_id: str = NonEmpty
+    reason: ContactRejectionCode
+    detail: str | None = None
+
+
+class UserActivated(Data):
+    """A pending user was activated by an administrator of the tenant."""
+
+    user_id: str = NonEmpty
+    by: str = NonEmpty
+
+
 #: Every event type of the contract and the model of its ``data``.
 EVENT_DATA: dict[str, type[Data]] = {
     "finance.agreement.pending": AgreementPending,
@@ -204,6 +298,14 @@ EVENT_DATA: dict[str, type[Data]] = {
     "edu.request.rejected": RequestRejected,
     "billing.charge.requested": ChargeRequested,
     "crm.ticket.overdue": TicketOverdue,
+    "platform.user.upserted": UserUpserted,
+    "erp.company.upserted": CompanyUpserted,
+    "erp.branch.upserted": BranchUpserted,
+    "omni.contact.received": ContactReceived,
+    "crm.occurrence.recorded": OccurrenceRecorded,
+    "omni.contact.rejected": ContactRejected,
+    "crm.tenant.provisioned": TenantProvisioned,
+    "crm.user.activated": UserActivated,
 }
 
 #: Event types the hub adds to the published contract (allowed: the contract may grow).
@@ -218,6 +320,10 @@ INBOUND = frozenset(
         "finance.debt.upserted",
         "billing.charge.created",
         "billing.charge.failed",
+        "platform.user.upserted",
+        "erp.company.upserted",
+        "erp.branch.upserted",
+        "omni.contact.received",
     }
 )
 OUTBOUND = frozenset(EVENT_DATA) - INBOUND

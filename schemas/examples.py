@@ -107,9 +107,77 @@ EXAMPLE_DATA: dict[str, dict[str, Any]] = {
         "due_date": "2026-11-30",
         "service": "edu.transcript",
     },
+    "platform.user.upserted": {
+        "user_id": "ana",
+        "name": "Ana Costa",
+        "email": "ana@example.org",
+        "active": True,
+        "version": 3,
+    },
+    "crm.tenant.provisioned": {
+        "tenant": "acme",
+        "plan": "starter",
+        "roles": ["Admin", "Director", "Coordinator", "User"],
+        "support_user": "support",
+    },
+    "crm.user.activated": {"user_id": "ana", "by": "support"},
+    "erp.company.upserted": {
+        "company": "1",
+        "name": "Demo University",
+        "tax_id": "12.345.678/0001-90",
+        "version": 1,
+    },
+    "erp.branch.upserted": {
+        "company": "1",
+        "branch": "1",
+        "name": "Main campus",
+        "headquarters": True,
+        "tax_id": "12.345.678/0001-90",
+        "version": 1,
+    },
+    "omni.contact.received": {
+        "contact_id": "WA-7001",
+        "channel": "whatsapp",
+        "customer": {
+            "id": "C-1",
+            "name": "Carol",
+            "email": "carol@example.org",
+            "phone": "+55 11 99999-0000",
+        },
+        "form": "invoice-copy",
+        "fields": {"invoice": "NF-1"},
+        "agent": "ana",
+        "received_at": "2026-11-24T12:00:00Z",
+    },
+    "crm.occurrence.recorded": {
+        "occurrence_id": "OC-1",
+        "script_item": "invoice-copy",
+        "form": "invoice-copy",
+        "ticket_id": "T-1",
+        "complement": {"kind": "pending", "status": "pending", "responsible": "ana"},
+        "channel": "phone",
+        "by": "ana",
+    },
+    "omni.contact.rejected": {
+        "contact_id": "WA-7002",
+        "reason": "form_not_enabled",
+        "detail": "form transcript is not shown in the omnichannel desk",
+    },
 }
 
-_SUBJECT_FIELDS = ("agreement_id", "request_id", "ticket_id", "ra", "customer_id", "charge_id")
+_SUBJECT_FIELDS = (
+    "agreement_id",
+    "request_id",
+    "ticket_id",
+    "ra",
+    "customer_id",
+    "charge_id",
+    "user_id",
+    "tenant",
+    "contact_id",
+    "occurrence_id",
+    "company",
+)
 
 
 def example_event(event_type: str, **attributes: Any) -> dict[str, Any]:

@@ -26,6 +26,10 @@ topic edu.enrollment.upserted "$P" --config retention.ms=1209600000
 topic finance.debt.upserted "$P" --config retention.ms=1209600000
 topic billing.charge.created "$P" --config retention.ms=1209600000
 topic billing.charge.failed "$P" --config retention.ms=1209600000
+topic platform.user.upserted "$P" --config retention.ms=1209600000
+topic erp.company.upserted "$P" --config retention.ms=1209600000
+topic erp.branch.upserted "$P" --config retention.ms=1209600000
+topic omni.contact.received "$P" --config retention.ms=1209600000
 # Outbound from the hub
 topic crm.ticket.created "$P" --config retention.ms=1209600000
 topic crm.ticket.stage-changed "$P" --config retention.ms=1209600000
@@ -35,10 +39,14 @@ topic finance.agreement.approved "$P" --config retention.ms=1209600000
 topic finance.agreement.rejected "$P" --config retention.ms=1209600000
 topic edu.request.rejected "$P" --config retention.ms=1209600000
 topic billing.charge.requested "$P" --config retention.ms=1209600000
+topic crm.tenant.provisioned "$P" --config retention.ms=1209600000
+topic crm.user.activated "$P" --config retention.ms=1209600000
+topic crm.occurrence.recorded "$P" --config retention.ms=1209600000
+topic omni.contact.rejected "$P" --config retention.ms=1209600000
 
 # Each hub consumer's retry topic (delayed retries and dead-letter replays, hub.<consumer>),
 # its streaming-view topic and the view table's changelog (same partitions as the view topic).
-for consumer in finance-agreements edu-refdata edu-requests; do
+for consumer in finance-agreements edu-refdata edu-requests platform-users; do
   topic "hub.$consumer" "$P" --config retention.ms=1209600000
   topic "hub.$consumer.view" "$P" --config retention.ms=86400000
   topic "hub.$consumer-view-changelog" "$P" --config cleanup.policy=compact

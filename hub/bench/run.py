@@ -273,21 +273,23 @@ def _prepare_hub_store(database_url: str, mix: Mix) -> Callable[[], tuple[int, i
     from hub.clock import SystemClock
     from hub.education.bulk import load, parse_lines
     from hub.education.tables import EnrollmentRow
+    from hub.provisioning import ensure_default_tenant
     from hub.runtime.uow import Cause, UnitOfWorkFactory
     from hub.store.db import make_engine, upgrade
-    from hub.store.models import DeadLetter
+    from hub.store.models import DEFAULT_TENANT, DeadLetter
     from hub.workflow.service import ensure_config
 
     upgrade(database_url)
     uow = UnitOfWorkFactory(make_engine(database_url), SystemClock())
-    with uow(Cause.action()) as u:
+    ensure_default_tenant(uow)
+    with uow(Cause.action(tenant=DEFAULT_TENANT)) as u:
         ensure_config(u)
     records, errors = parse_lines(
         json.dumps({"kind": "enrollment", **r}) for r in mix.enrollment_records()
     )
     if errors:
         raise RuntimeError(errors)
-    load(uow, records)
+    load(uow, records, tenant=DEFAULT_TENANT)
     preloaded = len(records)
 
     def settled() -> tuple[int, int]:

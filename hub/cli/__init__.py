@@ -7,7 +7,7 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from hub.cli import bench, db, general, operate, refdata, runtime
+from hub.cli import bench, db, general, operate, refdata, runtime, settings_cli, tenants, users
 from hub.cli import config as config_cli
 from hub.cli import tickets as tickets_cli
 from hub.cli.common import fail
@@ -28,6 +28,10 @@ app.add_typer(db.app, name="db")
 app.add_typer(config_cli.app, name="config")
 app.add_typer(tickets_cli.app, name="tickets")
 app.add_typer(refdata.app, name="refdata")
+app.add_typer(tenants.app, name="tenants")
+app.add_typer(users.users, name="users")
+app.add_typer(users.roles, name="roles")
+app.add_typer(settings_cli.app, name="settings")
 
 
 def main() -> None:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
+import typer
 from rich.console import Console
 
+from hub.runtime.uow import Cause, UnitOfWork, UnitOfWorkFactory
 from hub.settings import Settings, load_settings
+from hub.store import db as store_db
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -31,3 +36,78 @@ def settings() -> Settings:
 
 def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+# --- the tenant and the person a verb acts as -------------------------------------------
+
+TENANT_OPTION: Any = typer.Option(
+    None, "--tenant", metavar="T", help="The tenant (default: HUB_TENANT, else 'default')."
+)
+BY_OPTION: Any = typer.Option(
+    None,
+    "--by",
+    metavar="USER",
+    help="Who acts; their roles' permissions apply (default: HUB_USER, else 'support').",
+)
+
+
+def tenant_of(option: str | None) -> str:
+    return option or settings().tenant
+
+
+def actor_of(option: str | None) -> str:
+    return option or settings().user
+
+
+@contextmanager
+def open_store() -> Iterator[UnitOfWorkFactory]:
+    """A unit-of-work factory on the configured database, migrated to the newest schema, with
+    the default tenant provisioned."""
+    from hub.provisioning import ensure_default_tenant
+
+    url = settings().effective_database_url
+    store_db.upgrade(url)
+    engine = store_db.make_engine(url)
+    try:
+        factory = UnitOfWorkFactory(engine)
+        ensure_default_tenant(factory)
+        yield factory
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def tenant_store(tenant: str | None) -> Iterator[tuple[UnitOfWorkFactory, str]]:
+    """The store and the chosen tenant, once it is known to exist."""
+    from hub.tenancy.tenants import Tenants
+
+    chosen = tenant_of(tenant)
+    with open_store() as factory:
+        with factory.sessions() as session:
+            Tenants(session).get(chosen)
+        yield factory, chosen
+
+
+@contextmanager
+def tenant_uow(tenant: str | None, action_id: str | None = None) -> Iterator[UnitOfWork]:
+    """One unit of work in ``tenant`` (which must exist), committed when the block ends."""
+    with (
+        tenant_store(tenant) as (factory, chosen),
+        factory(Cause.action(action_id, tenant=chosen)) as uow,
+    ):
+        yield uow
+
+
+def authorize(uow: UnitOfWork, by: str, module: str, action: str) -> None:
+    """Refuse (one line, naming the missing permission) unless ``by`` may do it."""
+    from hub.identity.access import authorize as check
+
+    check(uow.session, uow.tenant, by, module, action)
+
+
+def allow(factory: UnitOfWorkFactory, tenant: str, by: str, module: str, action: str) -> None:
+    """``authorize`` in a short read of its own."""
+    from hub.identity.access import authorize as check
+
+    with factory.sessions() as session:
+        check(session, tenant, by, module, action)

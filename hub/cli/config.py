@@ -6,9 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hub.cli.common import print_json
-from hub.cli.tickets import open_store
-from hub.runtime.uow import Cause
+from hub.cli.common import BY_OPTION, TENANT_OPTION, actor_of, authorize, print_json, tenant_uow
 from hub.workflow import service
 from hub.workflow.loader import load
 
@@ -19,9 +17,15 @@ app = typer.Typer(help="Check and apply the workflow configuration.", no_args_is
 def check(
     path: Path = typer.Argument(..., help="YAML file or folder of YAML files."),
     as_json: bool = typer.Option(False, "--json", help="Print a summary as JSON."),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
 ) -> None:
-    """Refuse an invalid configuration, listing every problem with its path in the file."""
-    config = load(path)
+    """Refuse an invalid configuration, listing every problem with its path in the file (a
+    person it names must be an attendant it lists or a user of the tenant)."""
+    with tenant_uow(tenant) as uow:
+        authorize(uow, actor_of(by), "configuration", "view")
+        users = service.tenant_users(uow)
+    config = load(path, users=users)
     summary = {
         "ok": True,
         "ticket_types": sorted(config.ticket_types),
@@ -39,10 +43,14 @@ def check(
 def apply(
     path: Path = typer.Argument(..., help="YAML file or folder of YAML files."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
 ) -> None:
-    """Check and store the configuration as a new version (tickets keep their own version)."""
-    config = load(path)
-    with open_store() as factory, factory(Cause.action()) as uow:
+    """Check and store the configuration as the tenant's new version (tickets keep their own
+    version); the attendants it lists that the tenant does not have become users."""
+    with tenant_uow(tenant) as uow:
+        authorize(uow, actor_of(by), "configuration", "edit")
+        config = load(path, users=service.tenant_users(uow))
         version, created = service.apply_config(uow, config, source=str(path.resolve()))
     if as_json:
         print_json({"version": version, "created": created})

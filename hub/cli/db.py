@@ -12,9 +12,25 @@ app = typer.Typer(help="Manage the store's schema (Alembic migrations).", no_arg
 
 @app.command()
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Create or migrate the database named by HUB_DATABASE_URL (default: the SQLite file)."""
-    url = settings().effective_database_url
+    """Create or migrate the database named by HUB_DATABASE_URL (default: the SQLite file).
+    At the newest revision, the default tenant is provisioned with its roles, its support user
+    and the workflow configuration of HUB_WORKFLOW_CONFIG (default: the demo)."""
+    s = settings()
+    url = s.effective_database_url
     store_db.upgrade(url, revision)
+    if revision == "head":
+        from hub.bootstrap import apply_settings_config
+        from hub.provisioning import ensure_default_tenant
+        from hub.runtime.uow import UnitOfWorkFactory
+
+        engine = store_db.make_engine(url)
+        try:
+            factory = UnitOfWorkFactory(engine)
+            ensure_default_tenant(factory)
+            version = apply_settings_config(factory, s.model_copy(update={"tenant": "default"}))
+        finally:
+            engine.dispose()
+        typer.echo(f"default tenant ready, workflow configuration v{version}")
     typer.echo(f"database at revision {store_db.current_revision(url)}")
 
 

@@ -1,14 +1,22 @@
-"""``hub tokens`` (API tokens and their roles) and ``hub trace`` (one chain's timeline)."""
+"""``hub tokens`` (API tokens of users) and ``hub trace`` (one chain's timeline)."""
 
 from __future__ import annotations
 
 import typer
 from rich.table import Table
 
-from hub.cli.common import console, print_json
-from hub.cli.tickets import open_store
+from hub.cli.common import (
+    BY_OPTION,
+    TENANT_OPTION,
+    actor_of,
+    allow,
+    console,
+    fail,
+    print_json,
+    tenant_store,
+)
 from hub.runtime.trace import timeline
-from hub.web.tokens import ROLES, Tokens
+from hub.web.tokens import Tokens
 
 tokens = typer.Typer(help="API tokens for the web console and the HTTP API.", no_args_is_help=True)
 
@@ -21,32 +29,47 @@ def register(app: typer.Typer) -> None:
 @tokens.command("create")
 def tokens_create(
     name: str = typer.Argument(..., help="A unique name for the token (who or what uses it)."),
-    role: str = typer.Option(..., help=f"One of: {', '.join(ROLES)}."),
     user: str | None = typer.Option(
         None,
         "--user",
-        help="The workflow user the token acts as (an attendant id); default: NAME.",
+        help="The user the token belongs to and acts as, with their permissions; default: NAME.",
     ),
+    role: str | None = typer.Option(None, hidden=True),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
 ) -> None:
-    """Create a token and print it: it is shown this once, only its hash is stored."""
-    with open_store() as factory:
-        token = Tokens(factory).create(name, role, user)
+    """Create a token of a user and print it: it is shown this once, only its hash is stored."""
+    if role is not None:
+        fail(
+            "tokens no longer carry a role: a token acts with its user's roles "
+            "(give the user a role with `hub users set USER --role R`)"
+        )
+    actor = actor_of(by)
+    owner = user or name
+    with tenant_store(tenant) as (factory, chosen):
+        if owner != actor:
+            allow(factory, chosen, actor, "users", "edit")
+        token = Tokens(factory).create(name, tenant=chosen, user=owner)
     typer.echo(token)
 
 
 @tokens.command("list")
-def tokens_list(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Every token: name, role, user, the first characters, whether it is revoked."""
-    with open_store() as factory:
-        items = Tokens(factory).list()
+def tokens_list(
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
+) -> None:
+    """The tenant's tokens: name, user, the first characters, whether it is revoked."""
+    with tenant_store(tenant) as (factory, chosen):
+        allow(factory, chosen, actor_of(by), "users", "view")
+        items = Tokens(factory).list(chosen)
     if json_out:
         print_json(items)
         return
-    table = Table("name", "role", "user", "starts with", "created", "revoked")
+    table = Table("name", "user", "starts with", "created", "revoked")
     for t in items:
         table.add_row(
             t["name"],
-            t["role"],
             t["user"],
             t["prefix"] + "…",
             t["created_at"][:19],
@@ -56,21 +79,29 @@ def tokens_list(json_out: bool = typer.Option(False, "--json", help="Print JSON.
 
 
 @tokens.command("revoke")
-def tokens_revoke(name: str = typer.Argument(...)) -> None:
+def tokens_revoke(
+    name: str = typer.Argument(...),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
+) -> None:
     """Revoke a token: it stops working at once."""
-    with open_store() as factory:
-        Tokens(factory).revoke(name)
+    with tenant_store(tenant) as (factory, chosen):
+        allow(factory, chosen, actor_of(by), "users", "edit")
+        Tokens(factory).revoke(name, tenant=chosen)
     typer.echo(f"token {name} revoked")
 
 
 def trace(
     correlation_id: str = typer.Argument(..., metavar="CORRELATION_ID"),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
 ) -> None:
     """Every record of one correlation id as a timeline, oldest first: received, emitted,
     retried, replayed, dead-lettered, and the stage history of its tickets."""
-    with open_store() as factory:
-        steps = timeline(factory, correlation_id)
+    with tenant_store(tenant) as (factory, chosen):
+        allow(factory, chosen, actor_of(by), "operations", "view")
+        steps = timeline(factory, correlation_id, tenant=chosen)
     if json_out:
         print_json({"correlation_id": correlation_id, "steps": steps})
         return

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import typer
 
-from hub.cli.common import fail, settings
+from hub.cli.common import BY_OPTION, TENANT_OPTION, actor_of, allow, fail, tenant_store
 from hub.education.bulk import load, parse_lines
-from hub.runtime.uow import UnitOfWorkFactory
-from hub.store import db as store_db
 
 app = typer.Typer(help="Reference data kept from ERP events.", no_args_is_help=True)
 
@@ -17,6 +15,8 @@ app = typer.Typer(help="Reference data kept from ERP events.", no_args_is_help=T
 @app.command("load")
 def load_file(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
 ) -> None:
     """Load enrollments and debts from a JSON-lines file (one CloudEvent or one record with a
     `kind` of `enrollment` or `debt` a line). Nothing is loaded when a line is invalid; records
@@ -25,13 +25,9 @@ def load_file(
         records, problems = parse_lines(fh)
     if problems:
         fail(problems[0], problems)
-    url = settings().effective_database_url
-    store_db.upgrade(url)
-    engine = store_db.make_engine(url)
-    try:
-        report = load(UnitOfWorkFactory(engine), records)
-    finally:
-        engine.dispose()
+    with tenant_store(tenant) as (factory, chosen):
+        allow(factory, chosen, actor_of(by), "student_requests", "include")
+        report = load(factory, records, tenant=chosen)
     typer.echo(
         f"loaded {report.enrollments} enrollment(s) and {report.debts} debt(s): "
         f"{report.applied} applied, {report.stale} not newer than the stored version"

@@ -7,6 +7,8 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -15,15 +17,24 @@ import typer
 from rich.table import Table
 
 from hub.bootstrap import apply_workflow_config, build
-from hub.cli.common import console, fail, print_json, settings
+from hub.cli.common import (
+    BY_OPTION,
+    TENANT_OPTION,
+    actor_of,
+    allow,
+    console,
+    fail,
+    print_json,
+    settings,
+    tenant_store,
+)
 from hub.errors import InvalidMessage
 from hub.logs import configure_logging
 from hub.runtime.deadletters import DeadLetterFilter, DeadLetters, detail, summary
 from hub.runtime.transport import EVENTS_EXCHANGE, Outgoing, Unroutable
 from hub.runtime.transports import transport_for
-from hub.runtime.uow import UnitOfWorkFactory
 from hub.settings import redact
-from hub.store.db import make_engine, upgrade
+from hub.store.models import DEFAULT_TENANT
 from schemas import decode
 
 dlq = typer.Typer(help="Inspect, replay and purge dead letters.", no_args_is_help=True)
@@ -41,9 +52,16 @@ def run(
     no_http: bool = typer.Option(
         False, "--no-http", help="No web console, API or /metrics in this process."
     ),
+    tenant: str | None = typer.Option(
+        None,
+        "--tenant",
+        metavar="T",
+        help="The tenant HUB_WORKFLOW_CONFIG (or the demo) is applied to; the consumers serve "
+        "every tenant (default: HUB_TENANT, else 'default').",
+    ),
 ) -> None:
     """Start everything a site needs in the foreground; Ctrl-C or SIGTERM stops gracefully."""
-    s = settings()
+    s = settings() if tenant is None else settings().model_copy(update={"tenant": tenant})
     configure_logging(s.log_level, s.log_format)
     log = logging.getLogger("hub")
     stop = threading.Event()
@@ -104,10 +122,13 @@ def publish(
     routing_key: str | None = typer.Option(
         None, "--routing-key", help="Route by this key instead of each event's type."
     ),
+    tenant: str | None = typer.Option(
+        None, "--tenant", metavar="T", help="The tenantid of events that name none."
+    ),
 ) -> None:
     """Publish CloudEvents to hub.events as a producer would (publisher confirms)."""
     text = sys.stdin.read() if source == "-" else _read(source)
-    events = _parse_events(text, raw)
+    events = _parse_events(text, raw, tenant or (settings().tenant if not raw else None))
     s = settings()
     url = s.effective_broker_url
     if url.startswith(("amqp", "pyamqp")):
@@ -138,7 +159,7 @@ def _read(path: str) -> str:
         fail(f"cannot read {path}: {e.strerror}")
 
 
-def _parse_events(text: str, raw: bool) -> list[bytes]:
+def _parse_events(text: str, raw: bool, tenant: str | None = None) -> list[bytes]:
     try:
         obj = json.loads(text)
     except ValueError as e:
@@ -146,6 +167,11 @@ def _parse_events(text: str, raw: bool) -> list[bytes]:
             return [text.encode()]
         fail(f"not JSON: {e}")
     items = obj if isinstance(obj, list) else [obj]
+    if tenant is not None and tenant != "default":
+        items = [
+            {**i, "tenantid": i.get("tenantid") or tenant} if isinstance(i, dict) else i
+            for i in items
+        ]
     bodies = [json.dumps(i).encode() for i in items]
     if not raw:
         for n, body in enumerate(bodies):
@@ -171,6 +197,8 @@ def queues(
     interval: float = typer.Option(
         1.0, min=0, help="Seconds between two depth samples for the inbound rate (0: skip it)."
     ),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
 ) -> None:
     """Each hub queue's depth, consumers, in-flight messages and in/out rates, and the outbox;
     on Kafka also the lag per partition and the streaming view (counts and latency per window)."""
@@ -180,19 +208,25 @@ def queues(
     from hub.runtime.overview import RateSampler, outbox_backlog, queue_rows
 
     s = settings()
-    transport = transport_for(s.effective_broker_url)
-    names = [c.queue for c in default_consumers(s.consumers)]
-    uow = _uow()
-    sampler = RateSampler()
-    try:
-        if interval > 0:
-            for q in transport.stats(names):
-                sampler.in_rate(q, 0.0)
-            time.sleep(interval)
-        rows = queue_rows(uow, transport, names, sampler)
-    finally:
-        transport.close()
-    outbox = outbox_backlog(uow)
+    with tenant_store(tenant) as (uow, chosen):
+        allow(uow, chosen, actor_of(by), "operations", "view")
+        if chosen != DEFAULT_TENANT:
+            fail(
+                "the broker's queues are the installation's: only the default tenant's "
+                "operators see them (`hub dlq list` and the console show a tenant's own)"
+            )
+        transport = transport_for(s.effective_broker_url)
+        names = [c.queue for c in default_consumers(s.consumers)]
+        sampler = RateSampler()
+        try:
+            if interval > 0:
+                for q in transport.stats(names):
+                    sampler.in_rate(q, 0.0)
+                time.sleep(interval)
+            rows = queue_rows(uow, transport, names, sampler)
+        finally:
+            transport.close()
+        outbox = outbox_backlog(uow)
     stream = _streaming_view(s.effective_broker_url, names)
     if json_out:
         print_json(
@@ -234,14 +268,12 @@ def _opt(value: Any, fmt: str = "{}") -> str:
     return "-" if value is None else fmt.format(value)
 
 
-def _uow() -> UnitOfWorkFactory:
-    url = settings().effective_database_url
-    upgrade(url)
-    return UnitOfWorkFactory(make_engine(url))
-
-
-def _dead_letters() -> DeadLetters:
-    return DeadLetters(_uow())
+@contextmanager
+def _dead_letters(tenant: str | None, by: str | None, action: str) -> Iterator[DeadLetters]:
+    """The tenant's dead letters, once the acting user may do ``action`` on them."""
+    with tenant_store(tenant) as (factory, chosen):
+        allow(factory, chosen, actor_of(by), "dead_letters", action)
+        yield DeadLetters(factory, chosen)
 
 
 @dlq.command("list")
@@ -250,10 +282,13 @@ def dlq_list(
     consumer: str | None = typer.Option(None, help="Only this consumer's."),
     error_type: str | None = typer.Option(None, "--error-type", help="Only this error type."),
     all_: bool = typer.Option(False, "--all", help="Include replayed ones."),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
 ) -> None:
     """Dead letters awaiting action (oldest first)."""
     where = DeadLetterFilter(consumer, error_type, None, None if all_ else "dead")
-    items = [summary(dl) for dl in _dead_letters().find(where)]
+    with _dead_letters(tenant, by, "view") as store:
+        items = [summary(dl) for dl in store.find(where)]
     if json_out:
         print_json(items)
         return
@@ -272,9 +307,14 @@ def dlq_list(
 
 
 @dlq.command("show")
-def dlq_show(dl_id: int = typer.Argument(..., metavar="ID")) -> None:
+def dlq_show(
+    dl_id: int = typer.Argument(..., metavar="ID"),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
+) -> None:
     """One dead letter: the original message, its headers, the error and its traceback."""
-    print_json(detail(_dead_letters().get(dl_id)))
+    with _dead_letters(tenant, by, "view") as store:
+        print_json(detail(store.get(dl_id)))
 
 
 def _ids_or_all(dl_id: int | None, all_: bool) -> list[int] | None:
@@ -291,11 +331,14 @@ def dlq_replay(
     error_type: str | None = typer.Option(
         None, "--error-type", help="With --all: only this error."
     ),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
 ) -> None:
     """Send dead letters back to the consumer that failed them."""
     ids = _ids_or_all(dl_id, all_)
     where = DeadLetterFilter(consumer, error_type) if all_ else None
-    done = _dead_letters().replay(ids, where)
+    with _dead_letters(tenant, by, "edit") as store:
+        done = store.replay(ids, where)
     typer.echo(f"replayed {len(done)} dead letter(s)" + (f": {done}" if done else ""))
 
 
@@ -304,9 +347,12 @@ def dlq_purge(
     dl_id: int | None = typer.Argument(None, metavar="[ID]"),
     all_: bool = typer.Option(False, "--all", help="Every dead letter (replayed ones too)."),
     consumer: str | None = typer.Option(None, help="With --all: only this consumer's."),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
 ) -> None:
     """Delete dead letters for good."""
     ids = _ids_or_all(dl_id, all_)
     where = DeadLetterFilter(consumer, None, None, None) if all_ else None
-    n = _dead_letters().purge(ids, where)
+    with _dead_letters(tenant, by, "delete") as store:
+        n = store.purge(ids, where)
     typer.echo(f"purged {n} dead letter(s)")

@@ -7,91 +7,32 @@ call ``hub.workflow.service``. A refused action exits with code 2 and one line s
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import typer
 
-from hub.cli.common import print_json, settings
-from hub.runtime.uow import Cause, UnitOfWork, UnitOfWorkFactory
-from hub.store import db as store_db
-from hub.workflow import service
+from hub.cli.common import (
+    BY_OPTION,
+    TENANT_OPTION,
+    actor_of,
+    open_store,
+    print_json,
+    settings,
+    tenant_uow,
+)
+from hub.identity.access import permissions_of
+from hub.workflow import access, service
+from hub.workflow.access import check_modules, visible_ticket
 from hub.workflow.errors import WorkflowError
 from hub.workflow.repository import TicketFilter, TicketRepository
-from hub.workflow.tickets import Ticket
+from hub.workflow.views import ticket_json
+
+__all__ = ["app", "open_store", "ticket_json"]
 
 app = typer.Typer(
     help="Work tickets: list, show, open, move, classify, comment, cancel.",
     no_args_is_help=True,
 )
-
-
-@contextmanager
-def open_store() -> Iterator[UnitOfWorkFactory]:
-    """A unit-of-work factory on the configured database, migrated to the newest schema."""
-    url = settings().effective_database_url
-    store_db.upgrade(url)
-    engine = store_db.make_engine(url)
-    try:
-        yield UnitOfWorkFactory(engine)
-    finally:
-        engine.dispose()
-
-
-def ticket_json(ticket: Ticket, uow: UnitOfWork | None = None) -> dict[str, Any]:
-    """A ticket as the CLI and the web console print it (history etc. when ``uow`` is given)."""
-    out: dict[str, Any] = {
-        "id": ticket.id,
-        "type": ticket.type_id,
-        "stage": ticket.stage,
-        "status": ticket.status,
-        "holder": {"kind": ticket.holder.kind, "id": ticket.holder.id},
-        "customer_id": ticket.customer_id,
-        "company": ticket.company,
-        "branch": ticket.branch,
-        "origin_type": ticket.origin_type,
-        "origin_id": ticket.origin_id,
-        "group": ticket.group,
-        "classification": ticket.classification,
-        "parameters": ticket.visible_parameters(),
-        "opened_at": ticket.opened_at.isoformat(),
-        "due_at": ticket.due_at.isoformat() if ticket.due_at else None,
-        "version": ticket.version,
-        "config_version": ticket.config_version,
-    }
-    if uow is not None:
-        repo = TicketRepository(uow.session)
-        out["allowed_moves"] = ticket.allowed_moves()
-        out["classifications_allowed"] = ticket.classifications_allowed()
-        out["history"] = [
-            {
-                "kind": h.kind,
-                "from": h.from_stage,
-                "to": h.to_stage,
-                "reason": h.reason,
-                "by": h.by,
-                "at": h.at.isoformat(),
-                "holder": {"kind": h.holder_kind, "id": h.holder_id},
-            }
-            for h in repo.history(ticket.id)
-        ]
-        out["comments"] = [
-            {"by": c.by, "at": c.at.isoformat(), "text": c.text} for c in repo.comments(ticket.id)
-        ]
-        out["attachments"] = [
-            {
-                "id": a.id,
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "sha256": a.sha256,
-                "by": a.by,
-                "at": a.at.isoformat(),
-            }
-            for a in repo.attachments(ticket.id)
-        ]
-    return out
 
 
 @app.command("list")
@@ -104,11 +45,16 @@ def list_(
     status: str | None = typer.Option(None, help="open, completed or cancelled."),
     limit: int = typer.Option(200, min=1, max=10_000),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
 ) -> None:
-    """List tickets, newest first."""
+    """List tickets, newest first (those the acting user's data scope reaches)."""
     where = TicketFilter(ticket_type, stage, status, holder, limit=limit)
-    with open_store() as factory, factory(Cause.action()) as uow:
-        tickets = [ticket_json(t) for t in TicketRepository(uow.session).search(where)]
+    filtered = any(v is not None for v in (ticket_type, stage, status, holder))
+    with tenant_uow(tenant) as uow:
+        where = access.listing(uow, actor_of(by), where, filtered=filtered)
+        repo = TicketRepository(uow.session, uow.tenant)
+        tickets = [ticket_json(t) for t in repo.search(where)]
     if as_json:
         print_json(tickets)
         return
@@ -121,10 +67,12 @@ def list_(
 def show(
     ticket_id: str = typer.Argument(..., metavar="ID"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
 ) -> None:
     """Show a ticket with its stage history, discussion and allowed next stages."""
-    with open_store() as factory, factory(Cause.action()) as uow:
-        data = ticket_json(service.get_ticket(uow, ticket_id), uow)
+    with tenant_uow(tenant) as uow:
+        data = ticket_json(visible_ticket(uow, actor_of(by), ticket_id), uow)
     if as_json:
         print_json(data)
         return
@@ -158,15 +106,28 @@ def open_(
     ticket_type: str = typer.Argument(..., metavar="TYPE"),
     param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE (repeatable)."),
     customer: str | None = typer.Option(None, help="The customer (or student RA) it is for."),
-    by: str = typer.Option("system", help="Who opens it."),
+    subject: str | None = typer.Option(None, help="What it is about (one line)."),
+    description: str | None = typer.Option(None, help="The request, in full."),
+    by: str | None = BY_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    tenant: str | None = TENANT_OPTION,
 ) -> None:
     """Open a ticket of TYPE (applies the configured or demo workflow if none is applied yet)."""
-    with open_store() as factory, factory(Cause.action()) as uow:
+    actor = actor_of(by)
+    with tenant_uow(tenant) as uow:
         service.ensure_config(uow, settings().workflow_config)
+        granted = permissions_of(uow.session, uow.tenant, actor)
+        granted.check("tickets", "include")
         ticket = service.open_ticket(
-            uow, ticket_type, by=by, parameters=_pairs(param), customer_id=customer
+            uow,
+            ticket_type,
+            by=actor,
+            parameters=_pairs(param),
+            customer_id=customer,
+            subject=subject,
+            description=description,
         )
+        check_modules(granted, ticket, "include")
         data = ticket_json(ticket)
     print_json(data) if as_json else typer.echo(data["id"])
 
@@ -180,9 +141,11 @@ def move(
     field: list[str] = typer.Option([], "--field", "-f", help="NAME=VALUE to write first."),
     expected_version: int | None = typer.Option(None, help="Refuse unless still at this version."),
     action_id: str | None = typer.Option(None, help="Idempotency key: repeats do not act twice."),
+    tenant: str | None = TENANT_OPTION,
 ) -> None:
     """Move a ticket along its flow to STAGE."""
-    with open_store() as factory, factory(Cause.action(action_id)) as uow:
+    with tenant_uow(tenant, action_id) as uow:
+        visible_ticket(uow, by, ticket_id, "edit")
         ticket = service.move_ticket(
             uow,
             ticket_id,
@@ -203,10 +166,12 @@ def classify(
     by: str = typer.Option(..., help="Who classifies it."),
     expected_version: int | None = typer.Option(None, help="Refuse unless still at this version."),
     action_id: str | None = typer.Option(None, help="Idempotency key: repeats do not act twice."),
+    tenant: str | None = TENANT_OPTION,
 ) -> None:
     """Give an open ticket another classification (one that is active; a classification
     configured as not changeable stays)."""
-    with open_store() as factory, factory(Cause.action(action_id)) as uow:
+    with tenant_uow(tenant, action_id) as uow:
+        visible_ticket(uow, by, ticket_id, "edit")
         ticket = service.classify_ticket(
             uow,
             ticket_id,
@@ -223,9 +188,11 @@ def comment(
     ticket_id: str = typer.Argument(..., metavar="ID"),
     text: str = typer.Argument(..., metavar="TEXT"),
     by: str = typer.Option(..., help="Who writes."),
+    tenant: str | None = TENANT_OPTION,
 ) -> None:
     """Add to a ticket's discussion (always writable while the ticket is open)."""
-    with open_store() as factory, factory(Cause.action()) as uow:
+    with tenant_uow(tenant) as uow:
+        visible_ticket(uow, by, ticket_id, "edit")
         service.comment_ticket(uow, ticket_id, text, by=by)
     typer.echo(f"{ticket_id}: comment added")
 
@@ -235,8 +202,10 @@ def cancel(
     ticket_id: str = typer.Argument(..., metavar="ID"),
     reason: str = typer.Option(..., help="Why (mandatory)."),
     by: str = typer.Option(..., help="Who cancels."),
+    tenant: str | None = TENANT_OPTION,
 ) -> None:
     """Cancel an open ticket."""
-    with open_store() as factory, factory(Cause.action()) as uow:
+    with tenant_uow(tenant) as uow:
+        visible_ticket(uow, by, ticket_id, "edit")
         service.cancel_ticket(uow, ticket_id, reason=reason, by=by)
     typer.echo(f"{ticket_id} cancelled")

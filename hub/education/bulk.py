@@ -82,15 +82,19 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[Enrollment | Debt], list[str
 
 
 def load(
-    uow: UnitOfWorkFactory, records: Iterable[Enrollment | Debt], batch: int = 500
+    uow: UnitOfWorkFactory,
+    records: Iterable[Enrollment | Debt],
+    batch: int = 500,
+    *,
+    tenant: str,
 ) -> LoadReport:
-    """Apply ``records`` in transactions of ``batch`` records."""
+    """Apply ``records`` to ``tenant``'s reference data in transactions of ``batch`` records."""
     report = LoadReport()
     chunk: list[Enrollment | Debt] = []
 
     def flush() -> None:
-        with uow(Cause.action()) as u:
-            repo = RefData(u.session)
+        with uow(Cause.action(tenant=tenant)) as u:
+            repo = RefData(u.session, u.tenant)
             for r in chunk:
                 if isinstance(r, Enrollment):
                     report.enrollments += 1

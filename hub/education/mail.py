@@ -62,10 +62,11 @@ class OutgoingMail:
 def queue_mail(uow: UnitOfWork, mail: OutgoingMail, *, about: str) -> str:
     """Write ``mail`` to the outbox in ``uow``'s transaction; returns its id, derived from the
     unit of work's cause and ``about`` (the same cause queues the same id)."""
-    mail_id = str(uuid.uuid5(_MAIL_NS, f"{uow.cause.id}\x1f{about}\x1f{mail.to}"))
+    mail_id = str(uuid.uuid5(_MAIL_NS, f"{uow.cause.seed}\x1f{about}\x1f{mail.to}"))
     now = uow.now()
     uow.session.add(
         OutboxMessage(
+            tenant_id=uow.tenant,
             kind=MAIL_KIND,
             event_id=mail_id,
             event_type="mail",

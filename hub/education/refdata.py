@@ -83,13 +83,14 @@ class StudentOptions:
 
 
 class RefData:
-    """Repository of the reference tables, inside the caller's transaction."""
+    """Repository of a tenant's reference tables, inside the caller's transaction."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, tenant: str) -> None:
         self.session = session
+        self.tenant = tenant
 
     def enrollment(self, company: str, ra: str, academic_period: str) -> Enrollment | None:
-        row = self.session.get(EnrollmentRow, (company, ra, academic_period))
+        row = self.session.get(EnrollmentRow, (self.tenant, company, ra, academic_period))
         if row is None:
             return None
         return Enrollment(
@@ -104,7 +105,7 @@ class RefData:
         )
 
     def debt(self, company: str, customer_id: str) -> Debt | None:
-        row = self.session.get(CustomerDebtRow, (company, customer_id))
+        row = self.session.get(CustomerDebtRow, (self.tenant, company, customer_id))
         if row is None:
             return None
         return Debt(row.customer_id, row.company, row.open_amount, row.version)
@@ -113,8 +114,9 @@ class RefData:
         """Store ``e`` unless a version at least as new is stored; ``True`` when it was."""
         return self._upsert_versioned(
             EnrollmentRow,
-            (e.company, e.ra, e.academic_period),
+            (self.tenant, e.company, e.ra, e.academic_period),
             {
+                "tenant_id": self.tenant,
                 "company": e.company,
                 "ra": e.ra,
                 "academic_period": e.academic_period,
@@ -131,8 +133,13 @@ class RefData:
         """Store ``d`` unless a version at least as new is stored; ``True`` when it was."""
         return self._upsert_versioned(
             CustomerDebtRow,
-            (d.company, d.customer_id),
-            {"company": d.company, "customer_id": d.customer_id, "open_amount": d.open_amount},
+            (self.tenant, d.company, d.customer_id),
+            {
+                "tenant_id": self.tenant,
+                "company": d.company,
+                "customer_id": d.customer_id,
+                "open_amount": d.open_amount,
+            },
             d.version,
             now,
         )

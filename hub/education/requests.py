@@ -50,17 +50,18 @@ def receive_request(uow: UnitOfWork, request: RequestCreated) -> Ticket | Reject
     """Decide on a student's request; returns the opened ticket, the rejection, or ``None``
     when the request id was handled before. Raises ``WorkflowError`` for an unknown ticket
     type and ``BillingError`` when a charged type's charge cannot be computed."""
-    if uow.session.get(EduRequestRow, request.request_id) is not None:
+    if uow.session.get(EduRequestRow, (uow.tenant, request.request_id)) is not None:
         log.info("request %s was already handled; ignored", request.request_id)
         return None
     version, config = current_config(uow)
     tt = config.ticket_type(request.ticket_type)
-    refdata = RefData(uow.session)
+    refdata = RefData(uow.session, uow.tenant)
     student = request.student
     enrollment = refdata.enrollment(request.company, student.ra, request.academic_period)
     debt = refdata.debt(request.company, student.ra)
     requested_on = request.requested_at.date()
     row = EduRequestRow(
+        tenant_id=uow.tenant,
         request_id=request.request_id,
         ticket_type=request.ticket_type,
         ra=student.ra,
@@ -152,10 +153,12 @@ def request_charge(
     in this unit of work, so it has no charge yet (no look-up). ``enrollment``: the student's,
     when this unit of work has already read it."""
     charge_id = charge_id_for(ticket_id)
-    if not new_ticket and uow.session.get(ChargeRow, charge_id) is not None:
+    if not new_ticket and uow.session.get(ChargeRow, (uow.tenant, charge_id)) is not None:
         return None
     if enrollment is None:
-        enrollment = RefData(uow.session).enrollment(req.company, req.ra, req.academic_period)
+        enrollment = RefData(uow.session, uow.tenant).enrollment(
+            req.company, req.ra, req.academic_period
+        )
     if enrollment is None:
         raise PermanentError(
             f"request {req.request_id}: no enrollment of {req.ra} in {req.academic_period} "
@@ -170,6 +173,7 @@ def request_charge(
         fixed_day=enrollment.fixed_due_day,
     )
     charge = ChargeRow(
+        tenant_id=uow.tenant,
         charge_id=charge_id,
         request_id=req.request_id,
         ticket_id=ticket_id,
@@ -215,7 +219,7 @@ def charge_on_stage(uow: UnitOfWork, ticket_id: str, to_stage: str) -> ChargeRow
     tt = ticket.ticket_type
     if tt.billing is None or not tt.billing.charged or tt.billing.charge_at != to_stage:
         return None
-    req = uow.session.get(EduRequestRow, ticket.origin_id)
+    req = uow.session.get(EduRequestRow, (uow.tenant, ticket.origin_id))
     if req is None:
         raise PermanentError(f"ticket {ticket_id}: request {ticket.origin_id} is unknown")
     return request_charge(uow, ticket.config, tt, req, ticket_id)
@@ -231,7 +235,7 @@ def settle_charge(
 ) -> ChargeRow:
     """Record billing's answer. The first answer wins: a later, different one is logged and
     ignored. Raises ``PermanentError`` for an unknown charge."""
-    charge = uow.session.get(ChargeRow, charge_id, with_for_update=True)
+    charge = uow.session.get(ChargeRow, (uow.tenant, charge_id), with_for_update=True)
     if charge is None:
         raise PermanentError(f"unknown charge {charge_id!r}")
     if charge.status != "requested":

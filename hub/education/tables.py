@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,6 +40,7 @@ class EnrollmentRow(Base):
 
     __tablename__ = "edu_enrollments"
 
+    tenant_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     company: Mapped[str] = mapped_column(String(50), primary_key=True)
     ra: Mapped[str] = mapped_column(String(100), primary_key=True)
     academic_period: Mapped[str] = mapped_column(String(50), primary_key=True)
@@ -56,6 +57,7 @@ class CustomerDebtRow(Base):
 
     __tablename__ = "edu_customer_debts"
 
+    tenant_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     company: Mapped[str] = mapped_column(String(50), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     open_amount: Mapped[Decimal] = mapped_column(MoneyText())
@@ -69,9 +71,10 @@ class EduRequestRow(Base):
 
     __tablename__ = "edu_requests"
 
+    tenant_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     request_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     ticket_type: Mapped[str] = mapped_column(String(200))
-    ra: Mapped[str] = mapped_column(String(100), index=True)
+    ra: Mapped[str] = mapped_column(String(100))
     company: Mapped[str] = mapped_column(String(50))
     branch: Mapped[str] = mapped_column(String(50))
     academic_period: Mapped[str] = mapped_column(String(50))
@@ -81,9 +84,14 @@ class EduRequestRow(Base):
     status: Mapped[str] = mapped_column(String(20))  # opened | rejected
     rejection_reason: Mapped[str | None] = mapped_column(String(50))
     rejection_detail: Mapped[str | None] = mapped_column(Text)
-    ticket_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    ticket_id: Mapped[str | None] = mapped_column(String(40))
     received_at: Mapped[datetime]
     body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        Index("ix_edu_requests_tenant_ra", "tenant_id", "ra"),
+        Index("ix_edu_requests_tenant_ticket", "tenant_id", "ticket_id"),
+    )
 
 
 class ChargeRow(Base):
@@ -91,9 +99,10 @@ class ChargeRow(Base):
 
     __tablename__ = "edu_charges"
 
+    tenant_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     charge_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    request_id: Mapped[str] = mapped_column(String(200), index=True)
-    ticket_id: Mapped[str] = mapped_column(String(40), index=True)
+    request_id: Mapped[str] = mapped_column(String(200))
+    ticket_id: Mapped[str] = mapped_column(String(40))
     student_ra: Mapped[str] = mapped_column(String(100))
     contract_id: Mapped[str] = mapped_column(String(100))
     service: Mapped[str] = mapped_column(String(200))
@@ -105,3 +114,8 @@ class ChargeRow(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[datetime]
     settled_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_edu_charges_tenant_request", "tenant_id", "request_id"),
+        Index("ix_edu_charges_tenant_ticket", "tenant_id", "ticket_id"),
+    )

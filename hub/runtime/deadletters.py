@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, true
 
 from hub.errors import HubError
 from hub.runtime.processor import ATTEMPT, FIRST_FAILURE, LAST_ERROR
@@ -39,6 +39,7 @@ class DeadLetterFilter:
 def summary(dl: DeadLetter) -> dict[str, Any]:
     return {
         "id": dl.id,
+        "tenant": dl.tenant_id,
         "consumer": dl.consumer,
         "queue": dl.queue,
         "event_id": dl.event_id,
@@ -70,13 +71,21 @@ def detail(dl: DeadLetter) -> dict[str, Any]:
 
 
 class DeadLetters:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    """A tenant's dead letters: every query is scoped to ``tenant`` (a dead letter of another
+    tenant is ``DeadLetterNotFound``). ``tenant=None`` is the whole installation, for the
+    hub's own metrics only."""
+
+    def __init__(self, uow: UnitOfWorkFactory, tenant: str | None) -> None:
         self.uow = uow
+        self.tenant = tenant
+
+    def _mine(self) -> Any:
+        return DeadLetter.tenant_id == self.tenant if self.tenant is not None else true()
 
     def find(
         self, where: DeadLetterFilter = DeadLetterFilter(), limit: int = 1000
     ) -> list[DeadLetter]:
-        query = select(DeadLetter).order_by(DeadLetter.id).limit(limit)
+        query = select(DeadLetter).where(self._mine()).order_by(DeadLetter.id).limit(limit)
         if where.consumer:
             query = query.where(DeadLetter.consumer == where.consumer)
         if where.error_type:
@@ -97,7 +106,7 @@ class DeadLetters:
                 func.count(),
                 func.max(DeadLetter.last_failed_at),
             )
-            .where(DeadLetter.status == "dead")
+            .where(self._mine(), DeadLetter.status == "dead")
             .group_by(DeadLetter.consumer, DeadLetter.error_type)
             .order_by(func.count().desc())
         )
@@ -110,7 +119,7 @@ class DeadLetters:
     def get(self, dl_id: int) -> DeadLetter:
         with self.uow.sessions() as session:
             dl = session.get(DeadLetter, dl_id)
-        if dl is None:
+        if dl is None or (self.tenant is not None and dl.tenant_id != self.tenant):
             raise DeadLetterNotFound(f"no dead letter with id {dl_id}")
         return dl
 
@@ -121,12 +130,17 @@ class DeadLetters:
         matching ``where`` (default: all awaiting action). Returns the ids replayed."""
         now: datetime = self.uow.clock.now()
         with self.uow.sessions() as session, session.begin():
-            query = select(DeadLetter).where(DeadLetter.status == "dead").order_by(DeadLetter.id)
+            mine = self._mine()
+            query = (
+                select(DeadLetter).where(mine, DeadLetter.status == "dead").order_by(DeadLetter.id)
+            )
             if ids is not None:
                 query = query.where(DeadLetter.id.in_(ids))
                 missing = set(ids) - {
                     dl.id
-                    for dl in session.scalars(select(DeadLetter).where(DeadLetter.id.in_(ids)))
+                    for dl in session.scalars(
+                        select(DeadLetter).where(mine, DeadLetter.id.in_(ids))
+                    )
                 }
                 if missing:
                     raise DeadLetterNotFound(f"no dead letter with id {min(missing)}")
@@ -152,6 +166,7 @@ class DeadLetters:
                 }
                 session.add(
                     OutboxMessage(
+                        tenant_id=dl.tenant_id,
                         event_id=dl.event_id or f"dead-letter-{dl.id}",
                         event_type=dl.event_type or "?",
                         headers=headers,
@@ -169,7 +184,7 @@ class DeadLetters:
 
     def purge(self, ids: list[int] | None = None, where: DeadLetterFilter | None = None) -> int:
         """Delete dead letters for good; ``ids=None`` purges every one matching ``where``."""
-        statement = delete(DeadLetter)
+        statement = delete(DeadLetter).where(self._mine())
         if ids is not None:
             statement = statement.where(DeadLetter.id.in_(ids))
         if where is not None:

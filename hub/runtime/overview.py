@@ -16,12 +16,12 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from hub.runtime.deadletters import DeadLetters
 from hub.runtime.transport import QueueStats, Transport
 from hub.runtime.uow import UnitOfWorkFactory
-from hub.store.models import DeadLetter, InboxEntry, OutboxMessage
+from hub.store.models import DEFAULT_TENANT, DeadLetter, InboxEntry, OutboxMessage
 
 WINDOW = 60.0
 
@@ -77,11 +77,14 @@ class RateSampler:
         return max(0.0, out_rate + growth)
 
 
-def outbox_backlog(uow: UnitOfWorkFactory) -> dict[str, Any]:
-    """Unpublished outbox rows: ``due`` now, ``scheduled`` later (of which ``retries``), and
-    ``oldest_due_s``: how long the oldest due row has waited (the relay's lag)."""
+def outbox_backlog(uow: UnitOfWorkFactory, tenant: str | None = None) -> dict[str, Any]:
+    """Unpublished outbox rows (``tenant``'s, or every tenant's): ``due`` now, ``scheduled``
+    later (of which ``retries``), and ``oldest_due_s``: how long the oldest due row has waited
+    (the relay's lag)."""
     now = uow.clock.now()
-    pending = OutboxMessage.sent_at.is_(None)
+    pending: Any = OutboxMessage.sent_at.is_(None)
+    if tenant is not None:
+        pending = and_(pending, OutboxMessage.tenant_id == tenant)
     with uow.sessions() as session:
         due = session.scalar(select(func.count()).where(pending, OutboxMessage.available_at <= now))
         scheduled = session.scalar(
@@ -137,13 +140,18 @@ def overview(
     transport: Transport,
     queues: Sequence[str],
     sampler: RateSampler,
+    *,
+    tenant: str,
 ) -> dict[str, Any]:
-    """Queues, outbox and dead letters in one document (the console's overview)."""
+    """Queues, outbox and dead letters in one document (the console's overview). The broker's
+    queues are the installation's, shared by every tenant: only the default tenant (the hub's
+    own operators) sees them; every tenant sees its own outbox and dead letters."""
     return {
-        "queues": queue_rows(uow, transport, queues, sampler),
-        "outbox": outbox_backlog(uow),
+        "queues": queue_rows(uow, transport, queues, sampler) if tenant == DEFAULT_TENANT else [],
+        "outbox": outbox_backlog(uow, tenant),
         "dead_letters": [
-            {**g, "last_failed_at": _iso(g["last_failed_at"])} for g in DeadLetters(uow).groups()
+            {**g, "last_failed_at": _iso(g["last_failed_at"])}
+            for g in DeadLetters(uow, tenant).groups()
         ],
     }
 

@@ -36,6 +36,7 @@ from hub.logs import log_context
 from hub.runtime.observe import Observer
 from hub.runtime.policy import RetryPolicy
 from hub.runtime.registry import Consumer
+from hub.runtime.tenants import KnownTenants
 from hub.runtime.tracing import handling_span
 from hub.runtime.transport import DIRECT, POISON_QUEUE, Delivery
 from hub.runtime.uow import (
@@ -80,6 +81,10 @@ class StoreUnavailable(Exception):
     pass
 
 
+class UnknownTenant(PermanentError):
+    """The event names a tenant the hub does not have."""
+
+
 _commit_retry = retry(
     retry=retry_if_exception_type(OperationalError),
     wait=wait_exponential(multiplier=0.1, max=2),
@@ -112,9 +117,11 @@ class Processor:
         observer: Observer | None = None,
         on_commit: Callable[[], None] | None = None,
         outage_pause: float = 1.0,
+        tenants: KnownTenants | None = None,
     ) -> None:
         self.consumers = dict(consumers)
         self.uow = uow
+        self.tenants = tenants or KnownTenants(uow.sessions)
         self.default_retry = default_retry
         self.delivery_limit = delivery_limit
         self.observer = observer or Observer()
@@ -161,7 +168,7 @@ class Processor:
             except Exception:
                 single.append(d)
                 continue
-            if event.type not in consumer.handlers:
+            if event.type not in consumer.handlers or not self._known_tenant(event.tenantid):
                 single.append(d)
                 continue
             batch.append((d, consumer, event))
@@ -171,6 +178,14 @@ class Processor:
         if batch:
             outcomes.extend(self._handle_together(batch))
         return outcomes
+
+    def _known_tenant(self, tenant: str) -> bool:
+        """Whether the hub has ``tenant``; ``False`` when the store cannot tell (the one-by-one
+        path then meets the outage and returns the message)."""
+        try:
+            return tenant in self.tenants
+        except Exception:
+            return False
 
     def _handle_together(
         self, batch: list[tuple[Delivery, Consumer, CloudEvent]], *, again: bool = True
@@ -191,7 +206,7 @@ class Processor:
             done = self._already_handled(session, batch)
             defer_appends(session)  # inbox and outbox rows: one insert each at the end
             for _d, consumer, event in batch:
-                key = (consumer.name, event.key)
+                key = (event.tenantid, consumer.name, event.key)
                 if key in done:
                     outcomes.append(Outcome.DUPLICATE)
                     continue
@@ -200,6 +215,7 @@ class Processor:
                     session,
                     InboxEntry,
                     {
+                        "tenant_id": event.tenantid,
                         "consumer": consumer.name,
                         "idempotency_key": event.key,
                         "event_id": event.id,
@@ -286,19 +302,21 @@ class Processor:
     @staticmethod
     def _already_handled(
         session: Session, batch: list[tuple[Delivery, Consumer, CloudEvent]]
-    ) -> set[tuple[str, str]]:
-        """The (consumer, idempotency key) pairs of ``batch`` found in the inbox."""
-        keys: dict[str, set[str]] = {}
+    ) -> set[tuple[str, str, str]]:
+        """The (tenant, consumer, idempotency key) triples of ``batch`` found in the inbox."""
+        keys: dict[tuple[str, str], set[str]] = {}
         for _d, consumer, event in batch:
-            keys.setdefault(consumer.name, set()).add(event.key)
-        found: set[tuple[str, str]] = set()
-        for name, wanted in keys.items():
+            keys.setdefault((event.tenantid, consumer.name), set()).add(event.key)
+        found: set[tuple[str, str, str]] = set()
+        for (tenant, name), wanted in keys.items():
             rows = session.scalars(
                 select(InboxEntry.idempotency_key).where(
-                    InboxEntry.consumer == name, InboxEntry.idempotency_key.in_(wanted)
+                    InboxEntry.tenant_id == tenant,
+                    InboxEntry.consumer == name,
+                    InboxEntry.idempotency_key.in_(wanted),
                 )
             )
-            found.update((name, key) for key in rows)
+            found.update((tenant, name, key) for key in rows)
         return found
 
     def _process(self, d: Delivery) -> tuple[Outcome, str, str]:
@@ -324,6 +342,11 @@ class Processor:
             if handler is None:
                 raise PermanentError(
                     f"consumer {consumer.name!r} has no handler for {event.type!r}"
+                )
+            if event.tenantid not in self.tenants:
+                raise UnknownTenant(
+                    f"unknown tenant {event.tenantid!r}: provision it first "
+                    f"(hub tenants create {event.tenantid} ...), then replay"
                 )
             with (
                 handling_span(consumer.name, d.queue, event),
@@ -419,9 +442,11 @@ class Processor:
         headers.setdefault(FIRST_FAILURE, now.isoformat())
         headers[LAST_ERROR] = f"{type(error).__name__}: {error}"[:500]
         meta = _peek(d.body)
+        tenant = self.tenants.owner_of(meta)
         with self.uow.sessions.begin() as session:
             session.add(
                 OutboxMessage(
+                    tenant_id=tenant,
                     kind="retry",
                     event_id=d.message_id or meta.get("id") or "?",
                     event_type=meta.get("type") or "?",
@@ -443,14 +468,16 @@ class Processor:
         now = self.uow.clock.now()
         first = _parse_time(d.headers.get(FIRST_FAILURE)) or now
         meta = _peek(d.body)
+        tenant = self.tenants.owner_of(meta)
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         with self.uow.sessions.begin() as session:
-            if d.delivery_count > 1 and _already_dead(session, name, d.body):
+            if d.delivery_count > 1 and _already_dead(session, tenant, name, d.body):
                 # dead-lettered before the worker could settle it (a crash in between)
                 log.info("redelivered %s is in the dead-letter store already", d.message_id)
                 return
             session.add(
                 DeadLetter(
+                    tenant_id=tenant,
                     consumer=name,
                     queue=d.queue,
                     event_id=d.message_id or meta.get("id"),
@@ -491,12 +518,15 @@ class Processor:
         return Outcome.DEAD, _peek(d.body).get("type") or "?", name
 
 
-def _already_dead(session: Session, consumer: str, body: bytes) -> bool:
+def _already_dead(session: Session, tenant: str, consumer: str, body: bytes) -> bool:
     """Whether these very bytes await action in ``consumer``'s dead letters."""
     found = session.scalar(
         select(DeadLetter.id)
         .where(
-            DeadLetter.consumer == consumer, DeadLetter.status == "dead", DeadLetter.body == body
+            DeadLetter.tenant_id == tenant,
+            DeadLetter.status == "dead",
+            DeadLetter.consumer == consumer,
+            DeadLetter.body == body,
         )
         .limit(1)
     )
@@ -527,7 +557,8 @@ def _peek(body: bytes) -> dict[str, Any]:
     return {
         k: v
         for k, v in obj.items()
-        if k in ("id", "type", "subject", "correlationid", "causationid") and isinstance(v, str)
+        if k in ("id", "type", "subject", "correlationid", "causationid", "tenantid")
+        and isinstance(v, str)
     }
 
 

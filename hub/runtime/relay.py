@@ -221,6 +221,7 @@ class OutboxRelay:
             session.execute(delete(OutboxMessage).where(OutboxMessage.id == row.id))
             session.add(
                 DeadLetter(
+                    tenant_id=row.tenant_id,
                     consumer=row.kind,
                     queue=f"outbox.{row.kind}",
                     event_id=row.event_id,

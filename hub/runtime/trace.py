@@ -24,14 +24,17 @@ def _step(at: datetime, step: str, **fields: Any) -> dict[str, Any]:
     return {"at": at.isoformat(), "step": step, **fields}
 
 
-def timeline(uow: UnitOfWorkFactory, correlation_id: str) -> list[dict[str, Any]]:
+def timeline(uow: UnitOfWorkFactory, correlation_id: str, *, tenant: str) -> list[dict[str, Any]]:
     """Each record of the chain ``correlation_id``, oldest first. Every item has ``at``,
     ``step`` (received, emitted, retried, replayed, mail, dead-lettered, ticket), and
-    ``event_id``, ``event_type``, ``consumer``, ``detail`` where they apply."""
+    ``event_id``, ``event_type``, ``consumer``, ``detail`` where they apply. Only ``tenant``'s
+    records are read."""
     steps: list[dict[str, Any]] = []
     with uow.sessions() as session:
         for inbox in session.scalars(
-            select(InboxEntry).where(InboxEntry.correlation_id == correlation_id)
+            select(InboxEntry).where(
+                InboxEntry.tenant_id == tenant, InboxEntry.correlation_id == correlation_id
+            )
         ):
             steps.append(
                 _step(
@@ -44,7 +47,9 @@ def timeline(uow: UnitOfWorkFactory, correlation_id: str) -> list[dict[str, Any]
                 )
             )
         for row in session.scalars(
-            select(OutboxMessage).where(OutboxMessage.correlation_id == correlation_id)
+            select(OutboxMessage).where(
+                OutboxMessage.tenant_id == tenant, OutboxMessage.correlation_id == correlation_id
+            )
         ):
             sent = f"sent {row.sent_at.isoformat()}" if row.sent_at else "not sent yet"
             detail = f"to {row.routing_key}; {sent}"
@@ -63,7 +68,9 @@ def timeline(uow: UnitOfWorkFactory, correlation_id: str) -> list[dict[str, Any]
                 )
             )
         for dl in session.scalars(
-            select(DeadLetter).where(DeadLetter.correlation_id == correlation_id)
+            select(DeadLetter).where(
+                DeadLetter.tenant_id == tenant, DeadLetter.correlation_id == correlation_id
+            )
         ):
             steps.append(
                 _step(
@@ -77,11 +84,17 @@ def timeline(uow: UnitOfWorkFactory, correlation_id: str) -> list[dict[str, Any]
                 )
             )
         tickets = list(
-            session.scalars(select(TicketRow.id).where(TicketRow.correlation_id == correlation_id))
+            session.scalars(
+                select(TicketRow.id).where(
+                    TicketRow.tenant_id == tenant, TicketRow.correlation_id == correlation_id
+                )
+            )
         )
         if tickets:
             for h in session.scalars(
-                select(StageHistoryRow).where(StageHistoryRow.ticket_id.in_(tickets))
+                select(StageHistoryRow).where(
+                    StageHistoryRow.tenant_id == tenant, StageHistoryRow.ticket_id.in_(tickets)
+                )
             ):
                 moved = f"{h.from_stage} -> {h.to_stage}" if h.from_stage else h.to_stage
                 steps.append(

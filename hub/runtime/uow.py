@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.clock import Clock, SystemClock
 from hub.runtime.tracing import current_traceparent
 from hub.store.db import session_factory
-from hub.store.models import Base, InboxEntry, OutboxMessage
+from hub.store.models import DEFAULT_TENANT, Base, InboxEntry, OutboxMessage
 from schemas import CloudEvent, model_for
 
 EVENTS_EXCHANGE = "hub.events"
@@ -45,7 +45,7 @@ class Cause:
 
     id: str
     correlation_id: str
-    tenant_id: str = "default"
+    tenant_id: str
     traceparent: str | None = None
 
     @classmethod
@@ -53,16 +53,28 @@ class Cause:
         return cls(event.id, event.chain, event.tenantid, event.traceparent)
 
     @classmethod
-    def action(cls, action_id: str | None = None, correlation_id: str | None = None) -> Cause:
-        """A person's action (CLI, HTTP). Give ``action_id`` (an idempotency key) to make
-        retries of the same action produce the same event ids."""
+    def action(
+        cls,
+        action_id: str | None = None,
+        correlation_id: str | None = None,
+        *,
+        tenant: str,
+    ) -> Cause:
+        """A person's action (CLI, HTTP) in ``tenant``. Give ``action_id`` (an idempotency key)
+        to make retries of the same action produce the same event ids."""
         aid = action_id or str(uuid.uuid4())
-        return cls(aid, correlation_id or aid)
+        return cls(aid, correlation_id or aid, tenant)
+
+    @property
+    def seed(self) -> str:
+        """What derived ids start from: the cause, within its tenant (the same event id in two
+        tenants is two causes). The default tenant's ids are those it always had."""
+        return self.id if self.tenant_id == DEFAULT_TENANT else f"{self.tenant_id}\x1e{self.id}"
 
 
 def derived_event_id(cause_id: str, event_type: str, subject: str, n: int = 0) -> str:
     """A deterministic id for the ``n``-th event of ``event_type`` about ``subject`` caused by
-    ``cause_id``: a re-publish after a crash carries the same id."""
+    ``cause_id`` (a ``Cause.seed``): a re-publish after a crash carries the same id."""
     return str(uuid.uuid5(_ID_NAMESPACE, f"{cause_id}\x1f{event_type}\x1f{subject}\x1f{n}"))
 
 
@@ -106,6 +118,11 @@ class UnitOfWork:
     def now(self) -> datetime:
         return self.clock.now()
 
+    @property
+    def tenant(self) -> str:
+        """The tenant every read and write of this unit of work is scoped to."""
+        return self.cause.tenant_id
+
     def emit(
         self,
         event_type: str,
@@ -122,7 +139,7 @@ class UnitOfWork:
         payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
         n = self._counts[(event_type, subject)]
         self._counts[(event_type, subject)] += 1
-        event_id = derived_event_id(self.cause.id, event_type, subject, n)
+        event_id = derived_event_id(self.cause.seed, event_type, subject, n)
         attrs: dict[str, Any] = {
             "id": event_id,
             "source": HUB_SOURCE,
@@ -142,6 +159,7 @@ class UnitOfWork:
         event = model_for(event_type).model_validate(attrs)
         now = self.now()
         row: dict[str, Any] = {
+            "tenant_id": self.cause.tenant_id,
             "kind": "event",
             "event_id": event.id,
             "event_type": event_type,
@@ -182,13 +200,14 @@ class UnitOfWorkFactory:
         """A unit of work for ``consumer`` handling ``event``: the inbox row is written first.
 
         Raises ``Duplicate`` (and writes nothing) when the consumer already handled an event with
-        the same idempotency key.
+        the same idempotency key in the event's tenant.
         """
         session = self.sessions()
         try:
             session.begin()
             session.add(
                 InboxEntry(
+                    tenant_id=event.tenantid,
                     consumer=consumer,
                     idempotency_key=event.key,
                     event_id=event.id,

@@ -49,17 +49,41 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
 
 
+#: The tenant of events without a ``tenantid``, of ``make run`` and of every existing flow.
+DEFAULT_TENANT = "default"
+
+
+class Tenant(Base):
+    """An isolated customer installation: every row of its data carries its id.
+
+    ``required_fields`` maps a module (``tickets``, ``users``, ...) to the fields the tenant
+    makes mandatory there; ``settings`` holds the tenant's own switches (see ``hub.tenancy``).
+    """
+
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    plan: Mapped[str] = mapped_column(String(20))  # freemium | starter | advanced
+    required_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
 class InboxEntry(Base):
-    """One handled message per (consumer, idempotency key): the duplicate filter."""
+    """One handled message per (tenant, consumer, idempotency key): the duplicate filter."""
 
     __tablename__ = "inbox"
 
+    tenant_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(400), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(200))
     event_type: Mapped[str] = mapped_column(String(200))
-    correlation_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(200))
     handled_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_inbox_tenant_correlation", "tenant_id", "correlation_id"),)
 
 
 class OutboxMessage(Base):
@@ -73,6 +97,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20), default="event")  # event | retry | replay
     event_id: Mapped[str] = mapped_column(String(200))
     event_type: Mapped[str] = mapped_column(String(200))
@@ -81,7 +106,7 @@ class OutboxMessage(Base):
     subject: Mapped[str | None] = mapped_column(String(400))
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     body: Mapped[bytes] = mapped_column(LargeBinary)
-    correlation_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(200))
     causation_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     available_at: Mapped[datetime]
@@ -92,6 +117,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_pending", "sent_at", "available_at"),
         Index("ix_outbox_event", "event_id"),
+        Index("ix_outbox_tenant_correlation", "tenant_id", "correlation_id"),
     )
 
 
@@ -101,11 +127,14 @@ class DeadLetter(Base):
     __tablename__ = "dead_letters"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    consumer: Mapped[str] = mapped_column(String(100), index=True)
+    tenant_id: Mapped[str] = mapped_column(
+        String(100), doc="The event's tenant; ``default`` when it names none the hub has."
+    )
+    consumer: Mapped[str] = mapped_column(String(100))
     queue: Mapped[str] = mapped_column(String(200))
     event_id: Mapped[str | None] = mapped_column(String(200))
     event_type: Mapped[str | None] = mapped_column(String(200))
-    correlation_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error_type: Mapped[str] = mapped_column(String(200))
@@ -114,8 +143,13 @@ class DeadLetter(Base):
     attempts: Mapped[int] = mapped_column(default=1)
     first_failed_at: Mapped[datetime]
     last_failed_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20), default="dead", index=True)  # dead | replayed
+    status: Mapped[str] = mapped_column(String(20), default="dead")  # dead | replayed
     replayed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_dead_letters_tenant_status", "tenant_id", "status", "consumer"),
+        Index("ix_dead_letters_tenant_correlation", "tenant_id", "correlation_id"),
+    )
 
 
 class HandlingAttempt(Base):

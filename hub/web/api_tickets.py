@@ -11,15 +11,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from hub.cli.tickets import ticket_json
 from hub.runtime.uow import Cause
 from hub.web.context import WebContext
 from hub.web.idempotency import action_id
 from hub.web.security import context, require
 from hub.web.tokens import Principal
-from hub.workflow import service
+from hub.workflow import access, service
+from hub.workflow.access import visible_ticket
 from hub.workflow.repository import TicketFilter, TicketRepository
 from hub.workflow.tables import AttachmentRow
+from hub.workflow.views import ticket_json
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 IdempotencyKey = Header(None, alias="Idempotency-Key", description="Retries do not act twice.")
@@ -59,23 +60,26 @@ def list_tickets(
     customer: str | None = None,
     limit: int = 200,
     ctx: WebContext = Depends(context),
-    who: Principal = Depends(require("reader")),
+    who: Principal = Depends(require("tickets", "view")),
 ) -> list[dict[str, Any]]:
-    """Tickets, newest first. ``holder``: ``KIND:ID``, a kind, or an id."""
+    """Tickets the caller's data scope reaches, newest first. ``holder``: ``KIND:ID``, a kind,
+    or an id. Narrowing the list needs the ``tickets:filter`` permission."""
     where = TicketFilter(type, stage, status, holder, customer, limit=max(1, min(limit, 10_000)))
-    with ctx.uow(Cause.action()) as uow:
-        return [ticket_json(t) for t in TicketRepository(uow.session).search(where)]
+    filtered = any(v is not None for v in (type, stage, status, holder, customer))
+    with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
+        where = access.listing(uow, who.user, where, filtered=filtered)
+        return [ticket_json(t) for t in TicketRepository(uow.session, uow.tenant).search(where)]
 
 
 @router.get("/{ticket_id}")
 def show_ticket(
     ticket_id: str,
     ctx: WebContext = Depends(context),
-    who: Principal = Depends(require("reader")),
+    who: Principal = Depends(require("tickets", "view")),
 ) -> dict[str, Any]:
     """A ticket with its stage history, discussion, attachments and allowed moves."""
-    with ctx.uow(Cause.action()) as uow:
-        return ticket_json(service.get_ticket(uow, ticket_id), uow)
+    with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
+        return ticket_json(visible_ticket(uow, who.user, ticket_id), uow)
 
 
 @router.post("/{ticket_id}/move")
@@ -84,11 +88,12 @@ def move_ticket(
     body: MoveRequest,
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
-    who: Principal = Depends(require("attendant")),
+    who: Principal = Depends(require("tickets", "edit")),
 ) -> dict[str, Any]:
     """Move the ticket along its flow, as the token's user."""
-    aid = action_id(who.token_id, idempotency_key)
-    with ctx.uow(Cause.action(aid)) as uow:
+    aid = action_id(who.key, idempotency_key)
+    with ctx.uow(Cause.action(aid, tenant=who.tenant)) as uow:
+        visible_ticket(uow, who.user, ticket_id, "edit")
         ticket = service.move_ticket(
             uow,
             ticket_id,
@@ -108,11 +113,12 @@ def classify_ticket(
     body: ClassifyRequest,
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
-    who: Principal = Depends(require("attendant")),
+    who: Principal = Depends(require("tickets", "edit")),
 ) -> dict[str, Any]:
     """Give the open ticket another classification, as the token's user."""
-    aid = action_id(who.token_id, idempotency_key)
-    with ctx.uow(Cause.action(aid)) as uow:
+    aid = action_id(who.key, idempotency_key)
+    with ctx.uow(Cause.action(aid, tenant=who.tenant)) as uow:
+        visible_ticket(uow, who.user, ticket_id, "edit")
         ticket = service.classify_ticket(
             uow,
             ticket_id,
@@ -130,10 +136,11 @@ def comment_ticket(
     body: CommentRequest,
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
-    who: Principal = Depends(require("attendant")),
+    who: Principal = Depends(require("tickets", "edit")),
 ) -> dict[str, Any]:
     """Add to the ticket's discussion."""
-    with ctx.uow(Cause.action()) as uow:
+    with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
+        visible_ticket(uow, who.user, ticket_id, "edit")
         entry = service.comment_ticket(uow, ticket_id, body.text, by=who.user)
     return {"ticket_id": ticket_id, "by": entry.by, "at": entry.at.isoformat(), "text": entry.text}
 
@@ -144,11 +151,12 @@ def cancel_ticket(
     body: CancelRequest,
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
-    who: Principal = Depends(require("attendant")),
+    who: Principal = Depends(require("tickets", "edit")),
 ) -> dict[str, Any]:
     """Cancel the open ticket (a reason is mandatory)."""
-    aid = action_id(who.token_id, idempotency_key)
-    with ctx.uow(Cause.action(aid)) as uow:
+    aid = action_id(who.key, idempotency_key)
+    with ctx.uow(Cause.action(aid, tenant=who.tenant)) as uow:
+        visible_ticket(uow, who.user, ticket_id, "edit")
         ticket = service.cancel_ticket(
             uow,
             ticket_id,
@@ -161,9 +169,11 @@ def cancel_ticket(
 
 
 def attach(
-    ctx: WebContext, ticket_id: str, name: str, content: bytes, ctype: str, by: str
+    ctx: WebContext, who: Principal, ticket_id: str, name: str, content: bytes, ctype: str
 ) -> dict[str, Any]:
-    with ctx.uow(Cause.action()) as uow:
+    by = who.user
+    with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
+        visible_ticket(uow, by, ticket_id, "edit")
         row = service.attach_file(
             uow, ticket_id, name, content, by=by, store=ctx.attachment_store, content_type=ctype
         )
@@ -184,21 +194,25 @@ async def upload_attachment(
     file: UploadFile = File(...),
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
-    who: Principal = Depends(require("attendant")),
+    who: Principal = Depends(require("tickets", "edit")),
 ) -> dict[str, Any]:
     """Attach a file (multipart field ``file``) to the open ticket."""
     content = await file.read()
     ctype = file.content_type or "application/octet-stream"
     return await run_in_threadpool(
-        attach, ctx, ticket_id, file.filename or "attachment", content, ctype, who.user
+        attach, ctx, who, ticket_id, file.filename or "attachment", content, ctype
     )
 
 
-def attachment_download(ctx: WebContext, ticket_id: str, attachment_id: int) -> Response:
-    """The attachment's bytes as a download (for the API and the console alike)."""
-    with ctx.uow.sessions() as session:
-        row = session.get(AttachmentRow, attachment_id)
-    if row is None or row.ticket_id != ticket_id:
+def attachment_download(
+    ctx: WebContext, who: Principal, ticket_id: str, attachment_id: int
+) -> Response:
+    """The attachment's bytes as a download (for the API and the console alike), when the
+    caller may see its ticket."""
+    with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
+        visible_ticket(uow, who.user, ticket_id)
+        row = uow.session.get(AttachmentRow, attachment_id)
+    if row is None or row.tenant_id != who.tenant or row.ticket_id != ticket_id:
         raise HTTPException(404, f"ticket {ticket_id} has no attachment {attachment_id}")
     try:
         content = ctx.attachment_store.get(row.storage_key)
@@ -217,7 +231,7 @@ def download_attachment(
     ticket_id: str,
     attachment_id: int,
     ctx: WebContext = Depends(context),
-    who: Principal = Depends(require("reader")),
+    who: Principal = Depends(require("tickets", "view")),
 ) -> Response:
     """The attachment's bytes."""
-    return attachment_download(ctx, ticket_id, attachment_id)
+    return attachment_download(ctx, who, ticket_id, attachment_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import fastapi_offline
 from fastapi import Depends, FastAPI, Request
@@ -14,15 +15,31 @@ from fastapi.staticfiles import StaticFiles
 
 from hub import __version__
 from hub.errors import HubError, TransientError
+from hub.identity.permissions import Forbidden
+from hub.identity.service import UserNotFound
 from hub.runtime.deadletters import DeadLetterNotFound
-from hub.web import api_ops, api_tickets, console, console_letters, console_tickets, idempotency
+from hub.tenancy.tenants import UnknownTenantError
+from hub.web import (
+    api_ops,
+    api_people,
+    api_tickets,
+    console,
+    console_letters,
+    console_people,
+    console_tickets,
+    idempotency,
+)
 from hub.web.context import WebContext
+from hub.web.headers import security_headers, swagger_csp
 from hub.web.metrics import exposition, store_registry
-from hub.web.security import LoginRequired, require
+from hub.web.security import CsrfRefused, LoginRequired, principal
 from hub.web.tokens import Principal
 from hub.workflow import errors as wf
 
 STATUS: list[tuple[type[Exception], int]] = [
+    (Forbidden, 403),
+    (UserNotFound, 404),
+    (UnknownTenantError, 404),
     (wf.TicketNotFound, 404),
     (DeadLetterNotFound, 404),
     (wf.PermissionDenied, 403),
@@ -55,10 +72,12 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.state.ctx = ctx
     app.state.metrics = store_registry(ctx.uow, ctx.transport, ctx.queues)
     app.middleware("http")(idempotency.middleware)
+    app.middleware("http")(security_headers(ctx.settings.cookie_secure))
     app.include_router(api_ops.health)
     app.include_router(api_tickets.router)
     app.include_router(api_ops.router)
-    for pages in (console, console_letters, console_tickets):
+    app.include_router(api_people.router)
+    for pages in (console, console_letters, console_tickets, console_people):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     app.mount("/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
@@ -71,7 +90,11 @@ def create_app(ctx: WebContext) -> FastAPI:
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, error: LoginRequired) -> Response:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+    @app.exception_handler(CsrfRefused)
+    async def _csrf(request: Request, error: CsrfRefused) -> Response:
+        return JSONResponse({"error": "CsrfRefused", "detail": error.why}, status_code=403)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
@@ -81,17 +104,19 @@ def create_app(ctx: WebContext) -> FastAPI:
         )
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi(who: Principal = Depends(require("reader"))) -> dict[str, Any]:
+    def openapi(who: Principal = Depends(principal)) -> dict[str, Any]:
         return app.openapi()
 
     @app.get("/docs", include_in_schema=False)
-    def docs(who: Principal = Depends(require("reader"))) -> HTMLResponse:
-        return get_swagger_ui_html(
+    def docs(who: Principal = Depends(principal)) -> HTMLResponse:
+        page = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title=f"{app.title} API",
             swagger_js_url="/swagger/swagger-ui-bundle.js",
             swagger_css_url="/swagger/swagger-ui.css",
             swagger_favicon_url="/swagger/favicon.png",
         )
+        page.headers["Content-Security-Policy"] = swagger_csp(bytes(page.body))
+        return page
 
     return app

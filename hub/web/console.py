@@ -1,6 +1,8 @@
-"""The web console: server-rendered pages over the same functions as the API. Log in by pasting
-a token (kept in an HTTP-only cookie); parts of the pages refresh themselves every few seconds.
-A refused action comes back as a message on the page it was made from.
+"""The web console: server-rendered pages over the same functions as the API. Sign in with a
+user's password or an API token; the browser then holds only a server-side session's id (an
+HTTP-only cookie), and every form carries the session's CSRF token. Parts of the pages refresh
+themselves every few seconds. A refused action comes back as a message on the page it was made
+from.
 
 This module has the shared helpers, logging in, the overview and the message trace; the
 dead-letter pages are in ``console_letters``, the tickets board and pages in ``console_tickets``."""
@@ -13,15 +15,31 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from hub import __version__
 from hub.errors import HubError
+from hub.identity.access import permissions_of
+from hub.identity.passwords import verify_password
+from hub.identity.permissions import Forbidden
+from hub.identity.users import Users
 from hub.runtime.overview import overview
 from hub.runtime.trace import timeline
+from hub.store.models import DEFAULT_TENANT
+from hub.tenancy.tenants import check_tenant_id
 from hub.web.context import WebContext
-from hub.web.security import COOKIE, console_user, context
+from hub.web.security import (
+    COOKIE,
+    CSRF_FIELD,
+    allowed,
+    console_user,
+    context,
+    permissions_of_request,
+    same_origin,
+)
 from hub.web.tokens import Principal
 
 HERE = Path(__file__).parent
@@ -31,9 +49,20 @@ templates.env.globals["version"] = __version__
 router = APIRouter(include_in_schema=False)
 
 
+def csrf_input(request: Request) -> Markup:
+    """The hidden field every console form carries: the session's CSRF token."""
+    token = getattr(request.state, "csrf_token", "") or ""
+    return Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">')
+
+
+templates.env.globals["csrf_input"] = csrf_input
+
+
 def page(request: Request, name: str, who: Principal | None, **values: Any) -> HTMLResponse:
     values.update(
         who=who,
+        may=(lambda module, action: allowed(request, who, module, action)) if who else None,
+        roles=sorted(permissions_of_request(request, who).roles) if who else [],
         message=request.query_params.get("msg"),
         error=request.query_params.get("error"),
     )
@@ -49,13 +78,20 @@ def back(path: str, *, msg: str | None = None, error: str | None = None) -> Redi
     return RedirectResponse(path, status_code=303)
 
 
-def act(who: Principal, role: str, path: str, action: Callable[[], str]) -> RedirectResponse:
-    """Run a console action if the token's role allows it; report the outcome on ``path``."""
-    if not who.has(role):
-        return back(path, error=f"the {who.role} role may not do this (needs {role})")
+def act(
+    request: Request,
+    who: Principal,
+    permission: tuple[str, str] | None,
+    path: str,
+    action: Callable[[], str],
+) -> RedirectResponse:
+    """Run a console action if the user's roles grant ``permission`` (module, action); report
+    the outcome on ``path``."""
     try:
+        if permission is not None:
+            permissions_of_request(request, who).check(*permission)
         return back(path, msg=action())
-    except HubError as e:
+    except (HubError, Forbidden) as e:
         return back(path, error=str(e))
 
 
@@ -63,30 +99,84 @@ def act(who: Principal, role: str, path: str, action: Callable[[], str]) -> Redi
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return page(request, "login.html", None, next=next)
+def login_page(request: Request, next: str = "/", tenant: str = DEFAULT_TENANT) -> HTMLResponse:
+    return page(request, "login.html", None, next=next, tenant=tenant)
 
 
 @router.post("/login")
-def login(
+async def login(
     request: Request,
-    token: str = Form(...),
-    next: str = Form("/"),
+    tenant: str = Form(DEFAULT_TENANT, max_length=63),
+    user: str = Form("", max_length=200),
+    password: str = Form("", max_length=1024),
+    token: str = Form("", max_length=200),
+    next: str = Form("/", max_length=2000),
     ctx: WebContext = Depends(context),
 ) -> Response:
-    who = ctx.tokens.verify(token.strip())
+    """Sign in with a user's password (per tenant) or an API token; failures are counted per
+    user and per address, and too many in a row are refused for a while."""
+    again = f"/login?next={quote(next)}&tenant={quote(tenant)}"
+    if not same_origin(request):
+        return back(again, error="sign in from the hub's own sign-in page")
+    address = request.client.host if request.client else "?"
+    keys = [f"address:{address}", f"user:{tenant}/{user or token[:10]}"]
+    wait = ctx.sign_ins.wait(*keys)
+    if wait > 0:
+        return back(again, error=f"too many failed sign-ins: try again in {int(wait) + 1} s")
+    who = await run_in_threadpool(_sign_in, ctx, tenant.strip(), user.strip(), password, token)
     if who is None:
-        return back(f"/login?next={quote(next)}", error="this token is not valid (or revoked)")
+        ctx.sign_ins.failed(*keys)
+        return back(again, error="wrong user, password or token")
+    ctx.sign_ins.succeeded(*keys)
+    session = await run_in_threadpool(
+        ctx.sessions.open, who[0], who[1], kind="staff", address=address
+    )
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", max_age=86400 * 7)
+    response.set_cookie(
+        COOKIE,
+        session.raw_id,
+        httponly=True,
+        samesite="strict",
+        secure=ctx.settings.cookie_secure,
+        max_age=int(ctx.settings.session_hours * 3600),
+        path="/",
+    )
     return response
 
 
+def _sign_in(
+    ctx: WebContext, tenant: str, user: str, password: str, token: str
+) -> tuple[str, str] | None:
+    """(tenant, user) when the password or the token is right and the user may work here."""
+    if token.strip():
+        found = ctx.tokens.verify(token.strip())
+        if found is None:
+            return None
+        tenant, user = found.tenant, found.user
+    else:
+        try:
+            check_tenant_id(tenant)
+        except HubError:
+            return None
+        with ctx.uow.sessions() as s:
+            row = Users(s, tenant).find(user) if user else None
+            stored = row.password_hash if row is not None else None
+        if not verify_password(stored, password):
+            return None
+    with ctx.uow.sessions() as s:
+        if not permissions_of(s, tenant, user).roles:
+            return None  # unknown, pending, disabled, or given no role
+    return tenant, user
+
+
 @router.post("/logout")
-def logout() -> Response:
+async def logout(request: Request, who: Principal = Depends(console_user)) -> Response:
+    ctx = context(request)
+    if who.session_id:
+        await run_in_threadpool(ctx.sessions.revoke, who.session_id)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(COOKIE, path="/")
     return response
 
 
@@ -96,12 +186,14 @@ def logout() -> Response:
 @router.get("/")
 def overview_page(
     request: Request, ctx: WebContext = Depends(context), who: Principal = Depends(console_user)
-) -> HTMLResponse:
+) -> Response:
+    if not allowed(request, who, "operations", "view"):
+        return RedirectResponse("/tickets", status_code=303)  # a user's home is their tickets
     return page(
         request,
         "overview.html",
         who,
-        data=overview(ctx.uow, ctx.transport, ctx.queues, ctx.sampler),
+        data=overview(ctx.uow, ctx.transport, ctx.queues, ctx.sampler, tenant=who.tenant),
     )
 
 
@@ -109,7 +201,7 @@ def overview_page(
 def overview_live(
     request: Request, ctx: WebContext = Depends(context), who: Principal = Depends(console_user)
 ) -> HTMLResponse:
-    data = overview(ctx.uow, ctx.transport, ctx.queues, ctx.sampler)
+    data = overview(ctx.uow, ctx.transport, ctx.queues, ctx.sampler, tenant=who.tenant)
     return page(request, "_overview.html", who, data=data)
 
 
@@ -124,5 +216,5 @@ def trace_page(
     who: Principal = Depends(console_user),
 ) -> HTMLResponse:
     cid = correlation_id.strip()
-    steps = timeline(ctx.uow, cid) if cid else []
+    steps = timeline(ctx.uow, cid, tenant=who.tenant) if cid else []
     return page(request, "trace.html", who, correlation_id=cid, steps=steps)

@@ -9,31 +9,45 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.cli.tickets import ticket_json
 from hub.errors import HubError
+from hub.identity.permissions import Forbidden
 from hub.runtime.uow import Cause
 from hub.web.api_tickets import attach, attachment_download
 from hub.web.console import act, page
 from hub.web.context import WebContext
 from hub.web.security import console_user, context
 from hub.web.tokens import Principal
-from hub.workflow import service
+from hub.workflow import access, service
+from hub.workflow.access import visible_ticket
 from hub.workflow.errors import NoConfiguration
 from hub.workflow.repository import TicketFilter, TicketRepository
+from hub.workflow.views import ticket_json
 
 # --- tickets ----------------------------------------------------------------------------
 
 router = APIRouter(include_in_schema=False)
 
 
-def _board(ctx: WebContext, ticket_type: str | None, status: str | None) -> dict[str, Any]:
-    with ctx.uow(Cause.action()) as uow:
+def _board(
+    ctx: WebContext, who: Principal, ticket_type: str | None, status: str | None
+) -> dict[str, Any]:
+    with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
         try:
             _, config = service.current_config(uow)
         except NoConfiguration:
             return {"types": [], "status": status or "", "type": ticket_type or ""}
         where = TicketFilter(ticket_type or None, None, status or None, limit=500)
-        tickets = [ticket_json(t) for t in TicketRepository(uow.session).search(where)]
+        try:
+            where = access.listing(uow, who.user, where, filtered=bool(ticket_type or status))
+        except Forbidden as e:
+            return {
+                "types": [],
+                "status": status or "",
+                "type": ticket_type or "",
+                "refused": str(e),
+            }
+        repo = TicketRepository(uow.session, uow.tenant)
+        tickets = [ticket_json(t) for t in repo.search(where)]
     types = []
     for type_id, tt in config.ticket_types.items():
         if ticket_type and type_id != ticket_type:
@@ -66,7 +80,7 @@ def board_page(
     ctx: WebContext = Depends(context),
     who: Principal = Depends(console_user),
 ) -> HTMLResponse:
-    return page(request, "board.html", who, **_board(ctx, type, status))
+    return page(request, "board.html", who, **_board(ctx, who, type, status))
 
 
 @router.get("/live/tickets")
@@ -77,7 +91,7 @@ def board_live(
     ctx: WebContext = Depends(context),
     who: Principal = Depends(console_user),
 ) -> HTMLResponse:
-    return page(request, "_board.html", who, **_board(ctx, type, status))
+    return page(request, "_board.html", who, **_board(ctx, who, type, status))
 
 
 @router.get("/tickets/{ticket_id}")
@@ -88,8 +102,8 @@ def ticket_page(
     who: Principal = Depends(console_user),
 ) -> HTMLResponse:
     try:
-        with ctx.uow(Cause.action()) as uow:
-            ticket = service.get_ticket(uow, ticket_id)
+        with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
+            ticket = visible_ticket(uow, who.user, ticket_id)
             data = ticket_json(ticket, uow)
             tt = ticket.ticket_type
             rules = ticket.current_stage.fields
@@ -108,7 +122,7 @@ def ticket_page(
             ]
             stage_names = {sid: s.name or sid for sid, s in tt.stages.items()}
             classification_names = {k: c.name for k, c in ticket.config.classifications.items()}
-    except HubError as e:
+    except (HubError, Forbidden) as e:
         return page(request, "error.html", who, problem=str(e))
     return page(
         request,
@@ -141,63 +155,71 @@ async def ticket_move(
     }
 
     def run() -> str:
-        aid = f"console:{who.token_id}:{key}" if key else None
-        with ctx.uow(Cause.action(aid)) as uow:
+        aid = f"console:{who.key}:{key}" if key else None
+        with ctx.uow(Cause.action(aid, tenant=who.tenant)) as uow:
+            visible_ticket(uow, who.user, ticket_id, "edit")
             t = service.move_ticket(
                 uow, ticket_id, stage, reason=reason, by=who.user, fields=fields, action_id=aid
             )
         return f"{ticket_id} moved to {t.stage}"
 
-    return await run_in_threadpool(act, who, "attendant", f"/tickets/{ticket_id}", run)
+    return await run_in_threadpool(act, request, who, None, f"/tickets/{ticket_id}", run)
 
 
 @router.post("/tickets/{ticket_id}/classify")
 def ticket_classify(
+    request: Request,
     ticket_id: str,
     classification: str = Form(""),
     ctx: WebContext = Depends(context),
     who: Principal = Depends(console_user),
 ) -> RedirectResponse:
     def run() -> str:
-        with ctx.uow(Cause.action()) as uow:
+        with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
+            visible_ticket(uow, who.user, ticket_id, "edit")
             service.classify_ticket(uow, ticket_id, classification, by=who.user)
         return f"{ticket_id} classified {classification}"
 
-    return act(who, "attendant", f"/tickets/{ticket_id}", run)
+    return act(request, who, None, f"/tickets/{ticket_id}", run)
 
 
 @router.post("/tickets/{ticket_id}/comment")
 def ticket_comment(
+    request: Request,
     ticket_id: str,
     text: str = Form(""),
     ctx: WebContext = Depends(context),
     who: Principal = Depends(console_user),
 ) -> RedirectResponse:
     def run() -> str:
-        with ctx.uow(Cause.action()) as uow:
+        with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
+            visible_ticket(uow, who.user, ticket_id, "edit")
             service.comment_ticket(uow, ticket_id, text, by=who.user)
         return "comment added"
 
-    return act(who, "attendant", f"/tickets/{ticket_id}", run)
+    return act(request, who, None, f"/tickets/{ticket_id}", run)
 
 
 @router.post("/tickets/{ticket_id}/cancel")
 def ticket_cancel(
+    request: Request,
     ticket_id: str,
     reason: str = Form(""),
     ctx: WebContext = Depends(context),
     who: Principal = Depends(console_user),
 ) -> RedirectResponse:
     def run() -> str:
-        with ctx.uow(Cause.action()) as uow:
+        with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
+            visible_ticket(uow, who.user, ticket_id, "edit")
             service.cancel_ticket(uow, ticket_id, reason=reason, by=who.user)
         return f"{ticket_id} cancelled"
 
-    return act(who, "attendant", f"/tickets/{ticket_id}", run)
+    return act(request, who, None, f"/tickets/{ticket_id}", run)
 
 
 @router.post("/tickets/{ticket_id}/attach")
 async def ticket_attach(
+    request: Request,
     ticket_id: str,
     file: UploadFile,
     ctx: WebContext = Depends(context),
@@ -208,10 +230,10 @@ async def ticket_attach(
     ctype = file.content_type or "application/octet-stream"
 
     def run() -> str:
-        attach(ctx, ticket_id, name, content, ctype, who.user)
+        attach(ctx, who, ticket_id, name, content, ctype)
         return f"{name} attached"
 
-    return await run_in_threadpool(act, who, "attendant", f"/tickets/{ticket_id}", run)
+    return await run_in_threadpool(act, request, who, None, f"/tickets/{ticket_id}", run)
 
 
 @router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
@@ -221,4 +243,4 @@ def ticket_attachment(
     ctx: WebContext = Depends(context),
     who: Principal = Depends(console_user),
 ) -> Response:
-    return attachment_download(ctx, ticket_id, attachment_id)
+    return attachment_download(ctx, who, ticket_id, attachment_id)

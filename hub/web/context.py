@@ -9,6 +9,7 @@ from hub.runtime.overview import RateSampler
 from hub.runtime.transport import Transport
 from hub.runtime.uow import UnitOfWorkFactory
 from hub.settings import Settings
+from hub.web.sessions import Sessions, SignInLimiter
 from hub.web.tokens import Tokens
 from hub.workflow.attachments import AttachmentStore, LocalAttachmentStore
 
@@ -27,6 +28,12 @@ class WebContext:
         if self.attachments is None:
             self.attachments = LocalAttachmentStore(self.settings.data_dir / "attachments")
         self.tokens = Tokens(self.uow)
+        self.sessions = Sessions(
+            self.uow,
+            lifetime=self.settings.session_hours * 3600,
+            idle=self.settings.session_idle_minutes * 60,
+        )
+        self.sign_ins = SignInLimiter()
 
     @property
     def attachment_store(self) -> AttachmentStore:

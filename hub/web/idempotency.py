@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on write requests: the first response is stored (per token and key) and
+"""``Idempotency-Key`` on write requests: the first response is stored (per caller and key) and
 returned again to every retry, which does not act a second time.
 
 A retry with the same key but a different request (method, path, body) is refused with 422; a
@@ -30,13 +30,14 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 IN_PROGRESS = 0
 
 
-def action_id(token_id: int, key: str | None) -> str | None:
-    """The workflow action id of a request with an idempotency key."""
-    return f"http:{token_id}:{key}" if key else None
+def action_id(owner: str, key: str | None) -> str | None:
+    """The workflow action id of a request with an idempotency key (``owner``: the caller's
+    ``Principal.key``)."""
+    return f"http:{owner}:{key}" if key else None
 
 
 def claim(
-    uow: UnitOfWorkFactory, token_id: int, key: str, fingerprint: str
+    uow: UnitOfWorkFactory, owner: str, key: str, fingerprint: str
 ) -> IdempotentRequest | None:
     """Record the request as in progress; return the earlier one when the key is taken."""
     for _ in range(3):  # the earlier row may vanish meanwhile (its request failed): try again
@@ -44,7 +45,7 @@ def claim(
             with uow.sessions.begin() as session:
                 session.add(
                     IdempotentRequest(
-                        token_id=token_id,
+                        owner=owner,
                         key=key,
                         fingerprint=fingerprint,
                         status=IN_PROGRESS,
@@ -54,17 +55,17 @@ def claim(
             return None
         except IntegrityError:
             with uow.sessions() as session:
-                earlier = session.get(IdempotentRequest, (token_id, key))
+                earlier = session.get(IdempotentRequest, (owner, key))
             if earlier is not None:
                 return earlier
     raise TransientError(f"{HEADER} {key!r}: could not record the request; retry it")
 
 
 def _finish(
-    uow: UnitOfWorkFactory, token_id: int, key: str, response: tuple[int, str | None, bytes] | None
+    uow: UnitOfWorkFactory, owner: str, key: str, response: tuple[int, str | None, bytes] | None
 ) -> None:
     with uow.sessions.begin() as session:
-        row = session.get(IdempotentRequest, (token_id, key))
+        row = session.get(IdempotentRequest, (owner, key))
         if row is None:
             return
         if response is None:
@@ -110,7 +111,7 @@ async def middleware(
         request.method, request.url.path, request.headers, await request.body()
     )
     uow = context(request).uow
-    earlier = await run_in_threadpool(claim, uow, who.token_id, key, fingerprint)
+    earlier = await run_in_threadpool(claim, uow, who.key, key, fingerprint)
     if earlier is not None:
         if earlier.fingerprint != fingerprint:
             return JSONResponse(
@@ -135,7 +136,7 @@ async def middleware(
         response = await call_next(request)
         content = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
     except BaseException:
-        await run_in_threadpool(_finish, uow, who.token_id, key, None)
+        await run_in_threadpool(_finish, uow, who.key, key, None)
         raise
     kept = (
         None
@@ -146,7 +147,7 @@ async def middleware(
             content,
         )
     )
-    await run_in_threadpool(_finish, uow, who.token_id, key, kept)
+    await run_in_threadpool(_finish, uow, who.key, key, kept)
     out = Response(content, response.status_code)
     out.raw_headers = [
         *((k, v) for k, v in response.raw_headers if k.lower() != b"content-length"),

@@ -114,7 +114,7 @@ class StoreCollector(Collector):
         yield consumers
         try:
             backlog = outbox_backlog(self.uow)
-            groups = DeadLetters(self.uow).groups()
+            groups = DeadLetters(self.uow, None).groups()
         except Exception as e:
             log.warning("metrics: store unavailable: %s", e)
             return

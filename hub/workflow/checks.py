@@ -6,7 +6,7 @@ Paths read like the YAML: ``ticket_types[finance.agreement-approval].flows[2].to
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -60,8 +60,11 @@ def render_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def parse_and_check(raw: Any) -> WorkflowConfig:
-    """Validate and check ``raw``; raise ``ConfigurationError`` with every problem found."""
+def parse_and_check(raw: Any, users: Collection[str] = ()) -> WorkflowConfig:
+    """Validate and check ``raw``; raise ``ConfigurationError`` with every problem found.
+
+    ``users``: the tenant's users, whom the configuration may name beside its own
+    ``attendants`` (a seed of users)."""
     if not isinstance(raw, Mapping):
         raise ConfigurationError("(top level): expected a mapping of sections")
     try:
@@ -79,21 +82,28 @@ def parse_and_check(raw: Any) -> WorkflowConfig:
                 continue
             problems.extend(check_ticket_type(f"ticket_types[{type_id}]", ticket_type, None))
         raise ConfigurationError(problems) from None
-    problems = check(config)
+    problems = check(config, users)
     if problems:
         raise ConfigurationError(problems)
     return config
 
 
-def check(config: WorkflowConfig) -> list[str]:
-    """Every semantic problem of ``config`` (empty when it is sound)."""
+def check(config: WorkflowConfig, users: Collection[str] = ()) -> list[str]:
+    """Every semantic problem of ``config`` (empty when it is sound); ``users`` as for
+    ``parse_and_check``."""
+    people = _people(config, users)
     problems: list[str] = []
-    problems.extend(_check_people(config))
+    problems.extend(_check_people(config, people))
     problems.extend(_check_places(config))
     for type_id, ticket_type in config.ticket_types.items():
-        problems.extend(check_ticket_type(f"ticket_types[{type_id}]", ticket_type, config))
-    problems.extend(_check_agreement_templates(config))
+        problems.extend(check_ticket_type(f"ticket_types[{type_id}]", ticket_type, config, people))
+    problems.extend(_check_agreement_templates(config, people))
     return problems
+
+
+def _people(config: WorkflowConfig, users: Collection[str]) -> Mapping[str, Any]:
+    """Whom the configuration may name: its attendants and the tenant's users."""
+    return {**{u: None for u in users}, **config.attendants}
 
 
 def _unknown(path: str, kind: str, value: str | None, known: Mapping[str, Any]) -> Iterator[str]:
@@ -101,10 +111,10 @@ def _unknown(path: str, kind: str, value: str | None, known: Mapping[str, Any]) 
         yield f"{path}: unknown {kind} {value!r}"
 
 
-def _check_people(config: WorkflowConfig) -> Iterator[str]:
+def _check_people(config: WorkflowConfig, people: Mapping[str, Any]) -> Iterator[str]:
     for aid, attendant in config.attendants.items():
         path = f"attendants[{aid}]"
-        yield from _unknown(f"{path}.manager", "attendant", attendant.manager, config.attendants)
+        yield from _unknown(f"{path}.manager", "attendant", attendant.manager, people)
         if config.companies:
             yield from _unknown(f"{path}.company", "company", attendant.company, config.companies)
         yield from _unknown(f"{path}.location", "location", attendant.location, config.locations)
@@ -119,8 +129,8 @@ def _check_people(config: WorkflowConfig) -> Iterator[str]:
     for gid, group in config.service_groups.items():
         path = f"service_groups[{gid}]"
         for i, member in enumerate(group.members):
-            yield from _unknown(f"{path}.members[{i}]", "attendant", member, config.attendants)
-        yield from _unknown(f"{path}.manager", "attendant", group.manager, config.attendants)
+            yield from _unknown(f"{path}.members[{i}]", "attendant", member, people)
+        yield from _unknown(f"{path}.manager", "attendant", group.manager, people)
 
 
 def _check_places(config: WorkflowConfig) -> Iterator[str]:
@@ -141,7 +151,12 @@ def _check_places(config: WorkflowConfig) -> Iterator[str]:
             yield f"{path}.price: must not be negative"
 
 
-def check_ticket_type(path: str, tt: TicketType, config: WorkflowConfig | None) -> list[str]:
+def check_ticket_type(
+    path: str,
+    tt: TicketType,
+    config: WorkflowConfig | None,
+    people: Mapping[str, Any] | None = None,
+) -> list[str]:
     """The problems of one ticket type; cross-references are checked when ``config`` is given."""
     problems: list[str] = []
     add = problems.append
@@ -194,7 +209,7 @@ def check_ticket_type(path: str, tt: TicketType, config: WorkflowConfig | None) 
             f"{path}.stages: an approval type needs an approval and a rejection stage (missing: {', '.join(missing)})"
         )
     for sid, stage in tt.stages.items():
-        problems.extend(_check_stage(f"{path}.stages[{sid}]", sid, stage, tt, config))
+        problems.extend(_check_stage(f"{path}.stages[{sid}]", sid, stage, tt, config, people))
     seen: set[tuple[str, str]] = set()
     for i, flow in enumerate(tt.flows):
         fpath = f"{path}.flows[{i}]"
@@ -230,7 +245,12 @@ def _check_parameters(path: str, tt: TicketType) -> Iterator[str]:
 
 
 def _check_stage(
-    path: str, sid: str, stage: Stage, tt: TicketType, config: WorkflowConfig | None
+    path: str,
+    sid: str,
+    stage: Stage,
+    tt: TicketType,
+    config: WorkflowConfig | None,
+    people: Mapping[str, Any] | None = None,
 ) -> Iterator[str]:
     rule = stage.assignment
     if rule is None:
@@ -240,7 +260,8 @@ def _check_stage(
     elif rule.kind != "customer" and rule.id is None:
         yield f"{path}.assignment.id: name the {rule.kind}"
     elif config is not None and rule.kind == "attendant":
-        yield from _unknown(f"{path}.assignment.id", "attendant", rule.id, config.attendants)
+        known = people if people is not None else config.attendants
+        yield from _unknown(f"{path}.assignment.id", "attendant", rule.id, known)
     elif config is not None and rule.kind == "group":
         yield from _unknown(
             f"{path}.assignment.id", "service group", rule.id, config.service_groups
@@ -330,7 +351,7 @@ def _check_billing(path: str, tt: TicketType) -> Iterator[str]:
         yield f"{bpath}.on_charge_failed: unknown stage {billing.on_charge_failed!r}"
 
 
-def _check_agreement_templates(config: WorkflowConfig) -> Iterator[str]:
+def _check_agreement_templates(config: WorkflowConfig, people: Mapping[str, Any]) -> Iterator[str]:
     for name, tpl in config.agreement_templates.items():
         path = f"agreement_templates[{name}]"
         if tpl.ticket_type not in config.ticket_types:
@@ -345,7 +366,7 @@ def _check_agreement_templates(config: WorkflowConfig) -> Iterator[str]:
         yield from _unknown(
             f"{path}.classification", "classification", tpl.classification, config.classifications
         )
-        yield from _unknown(f"{path}.attendant", "attendant", tpl.attendant, config.attendants)
+        yield from _unknown(f"{path}.attendant", "attendant", tpl.attendant, people)
         if tpl.first_stage is not None:
             if tpl.first_stage not in tt.stages:
                 yield f"{path}.first_stage: unknown stage {tpl.first_stage!r}"

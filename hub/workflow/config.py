@@ -9,6 +9,7 @@ structure and runs every semantic check of ``hub.workflow.checks``, raising one
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
@@ -276,9 +277,10 @@ class WorkflowConfig(Strict):
         return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
 
 
-def parse(raw: Any) -> WorkflowConfig:
+def parse(raw: Any, users: Collection[str] = ()) -> WorkflowConfig:
     """Validate ``raw`` (the loaded YAML) and check it; raise ``ConfigurationError`` listing
-    every problem (structure and meaning) with its path."""
+    every problem (structure and meaning) with its path. ``users``: the tenant's users, whom
+    the configuration may name beside its ``attendants``."""
     from hub.workflow.checks import parse_and_check
 
-    return parse_and_check(raw)
+    return parse_and_check(raw, users)

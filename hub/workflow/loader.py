@@ -7,6 +7,7 @@ fraction are read as ``Decimal`` (money is never a float).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -73,10 +74,10 @@ def read_raw(path: Path) -> dict[str, Any]:
     return merged
 
 
-def load(path: Path | str) -> WorkflowConfig:
+def load(path: Path | str, users: Collection[str] = ()) -> WorkflowConfig:
     """Read and check the configuration at ``path``; raises ``ConfigurationError`` with every
-    problem found."""
-    return parse(read_raw(Path(path)))
+    problem found. ``users``: the tenant's users, whom it may name (see ``parse``)."""
+    return parse(read_raw(Path(path)), users)
 
 
 def load_demo() -> WorkflowConfig:

@@ -10,16 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from hub.identity.users import load_directory
 from hub.workflow.config import OverdueAction, WorkflowConfig
 from hub.workflow.errors import Conflict, NoConfiguration, TicketNotFound
-from hub.workflow.permissions import Holder
+from hub.workflow.permissions import Holder, Reach
 from hub.workflow.tables import (
     AttachmentRow,
     CommentRow,
@@ -44,10 +46,11 @@ _CURRENT = "hub.workflow.current_config"
 
 
 class ConfigVersions:
-    """Applied configurations, numbered 1, 2, ...; each is immutable once applied."""
+    """A tenant's applied configurations, numbered 1, 2, ...; each is immutable once applied."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, tenant: str) -> None:
         self.session = session
+        self.tenant = tenant
 
     def apply(self, config: WorkflowConfig, *, source: str, now: datetime) -> tuple[int, bool]:
         """Store ``config`` as a new version unless it equals the newest one.
@@ -57,14 +60,22 @@ class ConfigVersions:
         body = config.to_json()
         body_digest = digest(body)
         newest = self.session.scalars(
-            select(ConfigVersionRow).order_by(ConfigVersionRow.version.desc()).limit(1)
+            select(ConfigVersionRow)
+            .where(ConfigVersionRow.tenant_id == self.tenant)
+            .order_by(ConfigVersionRow.version.desc())
+            .limit(1)
         ).first()
         if newest is not None and newest.digest == body_digest:
             return newest.version, False
         version = (newest.version if newest else 0) + 1
         self.session.add(
             ConfigVersionRow(
-                version=version, digest=body_digest, source=source[:1000], body=body, applied_at=now
+                tenant_id=self.tenant,
+                version=version,
+                digest=body_digest,
+                source=source[:1000],
+                body=body,
+                applied_at=now,
             )
         )
         self.session.flush()
@@ -72,7 +83,9 @@ class ConfigVersions:
 
     def get(self, version: int) -> WorkflowConfig:
         digest = self.session.scalar(
-            select(ConfigVersionRow.digest).where(ConfigVersionRow.version == version)
+            select(ConfigVersionRow.digest).where(
+                ConfigVersionRow.tenant_id == self.tenant, ConfigVersionRow.version == version
+            )
         )
         if digest is None:
             raise NoConfiguration(f"workflow configuration version {version} is not in the store")
@@ -82,29 +95,35 @@ class ConfigVersions:
         """The newest applied version; raises ``NoConfiguration`` when none was applied. Read
         once per transaction: a configuration applied meanwhile counts from the next one."""
         transaction = self.session.get_transaction()
-        cached = self.session.info.get(_CURRENT)
+        cached = self.session.info.get(_CURRENT, {}).get(self.tenant)
         if transaction is not None and cached is not None and cached[0] is transaction:
-            return cached[1]
+            return cached[1]  # type: ignore[no-any-return]
         found = self._current()
         if transaction is not None:
-            self.session.info[_CURRENT] = (transaction, found)
+            self.session.info.setdefault(_CURRENT, {})[self.tenant] = (transaction, found)
         return found
 
     def _current(self) -> tuple[int, WorkflowConfig]:
         newest = self.session.execute(
             select(ConfigVersionRow.version, ConfigVersionRow.digest)
+            .where(ConfigVersionRow.tenant_id == self.tenant)
             .order_by(ConfigVersionRow.version.desc())
             .limit(1)
         ).first()
         if newest is None:
-            raise NoConfiguration("no workflow configuration applied: run `hub config apply PATH`")
+            raise NoConfiguration(
+                f"tenant {self.tenant!r} has no workflow configuration: "
+                f"run `hub config apply PATH --tenant {self.tenant}`"
+            )
         return newest.version, self._parsed(newest.version, newest.digest)
 
     def _parsed(self, version: int, digest: str) -> WorkflowConfig:
         config = _PARSED.get(digest)
         if config is None:
             body = self.session.scalar(
-                select(ConfigVersionRow.body).where(ConfigVersionRow.version == version)
+                select(ConfigVersionRow.body).where(
+                    ConfigVersionRow.tenant_id == self.tenant, ConfigVersionRow.version == version
+                )
             )
             config = WorkflowConfig.model_validate(body)
             with _PARSED_LOCK:
@@ -122,16 +141,46 @@ class TicketFilter:
     holder: str | None = None  # "kind:id", "kind" or a bare id
     customer_id: str | None = None
     limit: int = 200
+    visible_to: Reach | None = None  # only what this person's data scope reaches
+    types: Collection[str] | None = None  # only tickets of these types (None: any)
+
+
+def _reached(reach: Reach) -> Any:
+    """The SQL condition of the tickets ``reach`` covers (see ``Reach.covers``)."""
+    held = or_(
+        and_(TicketRow.holder_kind == "attendant", TicketRow.holder_id.in_(sorted(reach.people))),
+        and_(TicketRow.holder_kind == "group", TicketRow.holder_id.in_(sorted(reach.groups))),
+    )
+    if not reach.scope:
+        return held
+    whole = sorted(c for c, b in reach.scope if b is None)
+    pairs = sorted((c, b) for c, b in reach.scope if b is not None)
+    within = or_(
+        TicketRow.company.is_(None),
+        TicketRow.company.in_(whole),
+        *(and_(TicketRow.company == c, TicketRow.branch == b) for c, b in pairs),
+    )
+    return and_(held, within)
 
 
 class TicketRepository:
-    def __init__(self, session: Session) -> None:
+    """A tenant's tickets: every query is scoped to ``tenant``; a ticket of another tenant is
+    ``TicketNotFound``."""
+
+    def __init__(self, session: Session, tenant: str) -> None:
         self.session = session
-        self.configs = ConfigVersions(session)
+        self.tenant = tenant
+        self.configs = ConfigVersions(session, tenant)
 
     def add(self, ticket: Ticket, now: datetime) -> None:
         """Insert a new ticket (version 0 in memory, 1 once stored)."""
-        row = TicketRow(id=ticket.id, version=1, opened_at=ticket.opened_at, updated_at=now)
+        row = TicketRow(
+            id=ticket.id,
+            tenant_id=self.tenant,
+            version=1,
+            opened_at=ticket.opened_at,
+            updated_at=now,
+        )
         self._copy(ticket, row)
         self.session.add(row)
         self.session.flush()  # before the rows that refer to it
@@ -139,7 +188,9 @@ class TicketRepository:
         self.write_changes(ticket, now, new=True)
 
     def get(self, ticket_id: str, *, for_update: bool = False) -> Ticket:
-        query = select(TicketRow).where(TicketRow.id == ticket_id)
+        query = select(TicketRow).where(
+            TicketRow.tenant_id == self.tenant, TicketRow.id == ticket_id
+        )
         if for_update:
             query = query.with_for_update()
         row = self.session.scalars(query).first()
@@ -151,14 +202,21 @@ class TicketRepository:
         """Tickets opened for ``(origin_type, origin_id)``, oldest first."""
         rows = self.session.scalars(
             select(TicketRow)
-            .where(TicketRow.origin_type == origin_type, TicketRow.origin_id == origin_id)
+            .where(
+                TicketRow.tenant_id == self.tenant,
+                TicketRow.origin_type == origin_type,
+                TicketRow.origin_id == origin_id,
+            )
             .order_by(TicketRow.opened_at, TicketRow.id)
         )
         return [self._ticket(r) for r in rows]
 
     def search(self, where: TicketFilter) -> list[Ticket]:
         query = (
-            select(TicketRow).order_by(TicketRow.opened_at.desc(), TicketRow.id).limit(where.limit)
+            select(TicketRow)
+            .where(TicketRow.tenant_id == self.tenant)
+            .order_by(TicketRow.opened_at.desc(), TicketRow.id)
+            .limit(where.limit)
         )
         if where.ticket_type:
             query = query.where(TicketRow.ticket_type == where.ticket_type)
@@ -168,6 +226,10 @@ class TicketRepository:
             query = query.where(TicketRow.status == where.status)
         if where.customer_id:
             query = query.where(TicketRow.customer_id == where.customer_id)
+        if where.types is not None:
+            query = query.where(TicketRow.ticket_type.in_(sorted(where.types)))
+        if where.visible_to is not None and not where.visible_to.everything:
+            query = query.where(_reached(where.visible_to))
         if where.holder:
             kind, sep, hid = where.holder.partition(":")
             if sep:
@@ -184,7 +246,11 @@ class TicketRepository:
         values.update(self._columns(ticket))
         result = self.session.execute(
             update(TicketRow)
-            .where(TicketRow.id == ticket.id, TicketRow.version == ticket.version)
+            .where(
+                TicketRow.tenant_id == self.tenant,
+                TicketRow.id == ticket.id,
+                TicketRow.version == ticket.version,
+            )
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -197,7 +263,9 @@ class TicketRepository:
         return list(
             self.session.scalars(
                 select(StageHistoryRow)
-                .where(StageHistoryRow.ticket_id == ticket_id)
+                .where(
+                    StageHistoryRow.tenant_id == self.tenant, StageHistoryRow.ticket_id == ticket_id
+                )
                 .order_by(StageHistoryRow.id)
             )
         )
@@ -205,7 +273,9 @@ class TicketRepository:
     def comments(self, ticket_id: str) -> list[CommentRow]:
         return list(
             self.session.scalars(
-                select(CommentRow).where(CommentRow.ticket_id == ticket_id).order_by(CommentRow.id)
+                select(CommentRow)
+                .where(CommentRow.tenant_id == self.tenant, CommentRow.ticket_id == ticket_id)
+                .order_by(CommentRow.id)
             )
         )
 
@@ -213,7 +283,7 @@ class TicketRepository:
         return list(
             self.session.scalars(
                 select(AttachmentRow)
-                .where(AttachmentRow.ticket_id == ticket_id)
+                .where(AttachmentRow.tenant_id == self.tenant, AttachmentRow.ticket_id == ticket_id)
                 .order_by(AttachmentRow.id)
             )
         )
@@ -229,6 +299,8 @@ class TicketRepository:
             "status": ticket.status,
             "holder_kind": ticket.holder.kind,
             "holder_id": ticket.holder.id,
+            "subject": ticket.subject,
+            "description": ticket.description,
             "parameters": dict(ticket.parameters),
             "customer_id": ticket.customer_id,
             "company": ticket.company,
@@ -252,6 +324,8 @@ class TicketRepository:
             type_id=row.ticket_type,
             stage=row.stage,
             holder=Holder(row.holder_kind, row.holder_id),  # type: ignore[arg-type]
+            subject=row.subject,
+            description=row.description,
             parameters=dict(row.parameters),
             opened_at=row.opened_at,
             status=row.status,  # type: ignore[arg-type]
@@ -264,6 +338,7 @@ class TicketRepository:
             correlation_id=row.correlation_id,
             due_at=row.due_at,
             version=row.version,
+            directory=load_directory(self.session, self.tenant),
         )
 
     def write_changes(self, ticket: Ticket, now: datetime, *, new: bool = False) -> None:
@@ -274,6 +349,7 @@ class TicketRepository:
             entered = entered or change.kind in {"open", "move", "cancel"}
             self.session.add(
                 StageHistoryRow(
+                    tenant_id=self.tenant,
                     ticket_id=ticket.id,
                     kind=change.kind,
                     from_stage=change.from_stage,
@@ -287,12 +363,19 @@ class TicketRepository:
             )
         for comment in ticket.comments:
             self.session.add(
-                CommentRow(ticket_id=ticket.id, by=comment.by, at=comment.at, text=comment.text)
+                CommentRow(
+                    tenant_id=self.tenant,
+                    ticket_id=ticket.id,
+                    by=comment.by,
+                    at=comment.at,
+                    text=comment.text,
+                )
             )
         if entered and not new:
             self.session.execute(
                 update(TimerRow)
                 .where(
+                    TimerRow.tenant_id == self.tenant,
                     TimerRow.ticket_id == ticket.id,
                     TimerRow.fired_at.is_(None),
                     TimerRow.cancelled_at.is_(None),
@@ -304,6 +387,7 @@ class TicketRepository:
             action = ticket.overdue_action or OverdueAction()
             self.session.add(
                 TimerRow(
+                    tenant_id=self.tenant,
                     ticket_id=ticket.id,
                     stage=ticket.stage,
                     entry=ticket.version,

@@ -16,13 +16,16 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hub.identity.service import Seed, seed_users
+from hub.identity.users import load_directory
 from hub.runtime.uow import UnitOfWork
 from hub.store.models import InboxEntry
+from hub.tenancy import required as required_fields
 from hub.workflow.attachments import AttachmentStore
 from hub.workflow.config import Deadline, OverdueAction, WorkflowConfig
 from hub.workflow.errors import WorkflowError
 from hub.workflow.parameters import OptionSources
-from hub.workflow.permissions import SYSTEM, Holder
+from hub.workflow.permissions import ADMIN_ROLE, SYSTEM, Holder
 from hub.workflow.repository import ConfigVersions, TicketRepository
 from hub.workflow.tables import AttachmentRow
 from hub.workflow.tickets import Comment, Ticket
@@ -32,17 +35,31 @@ ACTIONS_CONSUMER = "workflow.actions"
 _TICKET_NS = uuid.UUID("0b8f3c1e-5a4d-4e8b-9a51-7c2d6e1f3a90")
 
 
+def tickets_of(uow: UnitOfWork) -> TicketRepository:
+    """The tickets of the unit of work's tenant."""
+    return TicketRepository(uow.session, uow.tenant)
+
+
 def apply_config(uow: UnitOfWork, config: WorkflowConfig, *, source: str) -> tuple[int, bool]:
     """Store ``config`` as the newest version (no new version when unchanged).
 
-    Returns ``(version, created)``. Open tickets keep the version they were opened with.
+    Returns ``(version, created)``. Open tickets keep the version they were opened with. The
+    configuration's ``attendants`` the tenant does not have yet become users.
     """
-    return ConfigVersions(uow.session).apply(config, source=source, now=uow.now())
+    result = ConfigVersions(uow.session, uow.tenant).apply(config, source=source, now=uow.now())
+    seed_users(
+        uow,
+        [
+            Seed(aid, a.name, a.email, a.manager, ADMIN_ROLE in a.roles, a.company)
+            for aid, a in config.attendants.items()
+        ],
+    )
+    return result
 
 
 def current_config(uow: UnitOfWork) -> tuple[int, WorkflowConfig]:
     """The newest applied configuration; raises ``NoConfiguration``."""
-    return ConfigVersions(uow.session).current()
+    return ConfigVersions(uow.session, uow.tenant).current()
 
 
 def chain_of(ticket: Ticket) -> dict[str, Any]:
@@ -86,22 +103,41 @@ def open_ticket(
     deadline_after: Any = None,
     valid_on: date | None = None,
     sources: OptionSources | None = None,
+    subject: str | None = None,
+    description: str | None = None,
 ) -> Ticket:
     """Open a ticket of ``type_id`` under the newest configuration and emit
     ``crm.ticket.created`` (plus the first stage's actions). The ticket remembers the
     ``correlationid`` of the cause that opened it; its later events carry it (``chain_of``).
 
     ``stage``/``holder`` override the type's default stage and assignment; ``deadline`` with
-    ``deadline_after`` (a timedelta) override the first stage's overdue rule. Raises
-    ``OutsideValidity``, ``InvalidParameters``, ``NoConfiguration`` or ``WorkflowError``.
+    ``deadline_after`` (a timedelta) override the first stage's overdue rule. ``subject``
+    defaults to the type's name and the origin's id. Raises ``OutsideValidity``,
+    ``InvalidParameters``, ``NoConfiguration``, ``RequiredFieldMissing`` (a field the tenant
+    requires for tickets) or ``WorkflowError``.
     """
     version, config = current_config(uow)
     now = uow.now()
+    if subject is None and origin_id is not None:
+        subject = f"{config.ticket_type(type_id).name} {origin_id}"[:400]
+    required_fields.check(
+        uow.session,
+        uow.tenant,
+        "tickets",
+        {
+            "subject": subject,
+            "description": description,
+            "customer_id": customer_id,
+            "company": company,
+            "branch": branch,
+            "classification": classification or config.ticket_type(type_id).classification,
+        },
+    )
     ticket = Ticket.open(
         config,
         version,
         type_id,
-        ticket_id=new_ticket_id(uow.cause.id, type_id, origin_id),
+        ticket_id=new_ticket_id(uow.cause.seed, type_id, origin_id),
         by=by,
         now=now,
         parameters=parameters,
@@ -115,12 +151,15 @@ def open_ticket(
         holder=holder,
         valid_on=valid_on,
         sources=sources,
+        subject=subject,
+        description=description,
+        directory=load_directory(uow.session, uow.tenant),
     )
     if deadline is not None and deadline_after is not None:
         ticket.due_at = now + deadline_after
         ticket.overdue_action = deadline
     ticket.correlation_id = uow.cause.correlation_id
-    TicketRepository(uow.session).add(ticket, now)
+    tickets_of(uow).add(ticket, now)
     record_events(uow, ticket)
     log.info("opened %s (%s) at %s", ticket.id, type_id, ticket.stage)
     return ticket
@@ -178,12 +217,12 @@ def overdue_for_deadline(
 
 def get_ticket(uow: UnitOfWork, ticket_id: str) -> Ticket:
     """The ticket ``ticket_id``; raises ``TicketNotFound``."""
-    return TicketRepository(uow.session).get(ticket_id)
+    return tickets_of(uow).get(ticket_id)
 
 
 def find_tickets_by_origin(uow: UnitOfWork, origin_type: str, origin_id: str) -> list[Ticket]:
     """Tickets opened for an upstream business key (e.g. an agreement id), oldest first."""
-    return TicketRepository(uow.session).find_by_origin(origin_type, origin_id)
+    return tickets_of(uow).find_by_origin(origin_type, origin_id)
 
 
 def _already_done(uow: UnitOfWork, action_id: str | None) -> bool:
@@ -193,13 +232,16 @@ def _already_done(uow: UnitOfWork, action_id: str | None) -> bool:
     key = hashlib.sha256(action_id.encode()).hexdigest() if len(action_id) > 300 else action_id
     found = uow.session.scalars(
         select(InboxEntry).where(
-            InboxEntry.consumer == ACTIONS_CONSUMER, InboxEntry.idempotency_key == key
+            InboxEntry.tenant_id == uow.tenant,
+            InboxEntry.consumer == ACTIONS_CONSUMER,
+            InboxEntry.idempotency_key == key,
         )
     ).first()
     if found is not None:
         return True
     uow.session.add(
         InboxEntry(
+            tenant_id=uow.tenant,
             consumer=ACTIONS_CONSUMER,
             idempotency_key=key,
             event_id=uow.cause.id,
@@ -230,7 +272,7 @@ def move_ticket(
     the unit of work with ``Cause.action(action_id)`` so event ids repeat too). Two concurrent
     moves: one wins, the other raises ``Conflict``.
     """
-    repo = TicketRepository(uow.session)
+    repo = tickets_of(uow)
     ticket = repo.get(ticket_id)
     if _already_done(uow, action_id):
         return ticket
@@ -252,7 +294,7 @@ def update_ticket_fields(
     expected_version: int | None = None,
 ) -> Ticket:
     """Write parameters under the current stage's field rules."""
-    repo = TicketRepository(uow.session)
+    repo = tickets_of(uow)
     ticket = repo.get(ticket_id)
     _check_version(ticket, expected_version)
     ticket.update_fields(values, by, now=uow.now())
@@ -270,7 +312,7 @@ def cancel_ticket(
     action_id: str | None = None,
 ) -> Ticket:
     """Cancel an open ticket (reason mandatory) and emit ``crm.ticket.cancelled``."""
-    repo = TicketRepository(uow.session)
+    repo = tickets_of(uow)
     ticket = repo.get(ticket_id)
     if _already_done(uow, action_id):
         return ticket
@@ -292,7 +334,7 @@ def classify_ticket(
 ) -> Ticket:
     """Give an open ticket another classification (``Ticket.classify``); recorded in its
     history. ``expected_version`` and ``action_id`` as for ``move_ticket``."""
-    repo = TicketRepository(uow.session)
+    repo = tickets_of(uow)
     ticket = repo.get(ticket_id)
     if _already_done(uow, action_id):
         return ticket
@@ -306,7 +348,7 @@ def classify_ticket(
 def comment_ticket(uow: UnitOfWork, ticket_id: str, text: str, *, by: str) -> Comment:
     """Add to the ticket's discussion (writable while open; no version check: comments never
     conflict with moves)."""
-    repo = TicketRepository(uow.session)
+    repo = tickets_of(uow)
     ticket = repo.get(ticket_id)
     entry = ticket.comment(text, by, now=uow.now())
     repo.write_changes(ticket, uow.now())
@@ -328,12 +370,13 @@ def attach_file(
     The bytes are content-addressed, so a rolled-back attempt leaves at most an unreferenced
     file that a retry reuses.
     """
-    ticket = TicketRepository(uow.session).get(ticket_id)
+    ticket = tickets_of(uow).get(ticket_id)
     ticket.check_may_attach(by)
     sha = hashlib.sha256(content).hexdigest()
     key = f"{ticket_id}/{sha}"
     store.put(key, content)
     row = AttachmentRow(
+        tenant_id=uow.tenant,
         ticket_id=ticket_id,
         filename=filename[:400],
         content_type=content_type,
@@ -381,7 +424,13 @@ def apply_config_file(uow: UnitOfWork, path: Any = None) -> tuple[int, bool]:
     from hub.workflow.loader import DEMO_CONFIG, load
 
     source = Path(path) if path is not None else DEMO_CONFIG
-    return apply_config(uow, load(source), source=str(source.resolve()))
+    config = load(source, users=tenant_users(uow))
+    return apply_config(uow, config, source=str(source.resolve()))
+
+
+def tenant_users(uow: UnitOfWork) -> frozenset[str]:
+    """The ids of the tenant's users, whom a configuration may name."""
+    return frozenset(load_directory(uow.session, uow.tenant).people)
 
 
 def ensure_config(uow: UnitOfWork, path: Any = None) -> int:

@@ -6,17 +6,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.models import Base, BigId
 
 
 class ConfigVersionRow(Base):
-    """One applied workflow configuration; tickets keep the version they were opened with."""
+    """One applied workflow configuration of a tenant (numbered 1, 2, ... per tenant); tickets
+    keep the version they were opened with."""
 
     __tablename__ = "workflow_config_versions"
 
+    tenant_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     digest: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(1000))
@@ -28,17 +38,18 @@ class TicketRow(Base):
     __tablename__ = "tickets"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer, default=0)
-    config_version: Mapped[int] = mapped_column(
-        ForeignKey("workflow_config_versions.version"), index=True
-    )
-    ticket_type: Mapped[str] = mapped_column(String(200), index=True)
-    stage: Mapped[str] = mapped_column(String(200), index=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    config_version: Mapped[int] = mapped_column(Integer)
+    ticket_type: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
     holder_kind: Mapped[str] = mapped_column(String(20))
     holder_id: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(400))
+    description: Mapped[str | None] = mapped_column(Text)
     parameters: Mapped[dict[str, Any]]
-    customer_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(200))
     company: Mapped[str | None] = mapped_column(String(50))
     branch: Mapped[str | None] = mapped_column(String(50))
     origin_type: Mapped[str | None] = mapped_column(String(200))
@@ -52,8 +63,18 @@ class TicketRow(Base):
     due_at: Mapped[datetime | None]
 
     __table_args__ = (
-        Index("ix_tickets_holder", "holder_kind", "holder_id"),
-        Index("ix_tickets_origin", "origin_type", "origin_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "config_version"],
+            ["workflow_config_versions.tenant_id", "workflow_config_versions.version"],
+            name="fk_tickets_config_version",
+        ),
+        Index("ix_tickets_tenant_opened", "tenant_id", "opened_at"),
+        Index("ix_tickets_tenant_holder", "tenant_id", "holder_kind", "holder_id"),
+        Index("ix_tickets_tenant_origin", "tenant_id", "origin_type", "origin_id"),
+        Index("ix_tickets_tenant_customer", "tenant_id", "customer_id"),
+        Index("ix_tickets_tenant_type_stage", "tenant_id", "ticket_type", "stage"),
+        Index("ix_tickets_tenant_status", "tenant_id", "status"),
+        Index("ix_tickets_config_version", "tenant_id", "config_version"),
     )
 
 
@@ -61,6 +82,7 @@ class StageHistoryRow(Base):
     __tablename__ = "ticket_stage_history"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(100))
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # open|move|transfer|cancel|classify
     from_stage: Mapped[str | None] = mapped_column(String(200))
@@ -76,6 +98,7 @@ class CommentRow(Base):
     __tablename__ = "ticket_comments"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(100))
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
     by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
@@ -88,6 +111,7 @@ class AttachmentRow(Base):
     __tablename__ = "ticket_attachments"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(100))
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
     filename: Mapped[str] = mapped_column(String(400))
     content_type: Mapped[str] = mapped_column(String(200))
@@ -105,6 +129,7 @@ class TimerRow(Base):
     __tablename__ = "ticket_timers"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(100))
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
     stage: Mapped[str] = mapped_column(String(200))
     entry: Mapped[int] = mapped_column(Integer, doc="The ticket version that entered the stage.")

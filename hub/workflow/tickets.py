@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from hub.identity.directory import Directory
 from hub.workflow import permissions
 from hub.workflow.config import (
     EmitAction,
@@ -77,6 +78,8 @@ class Ticket:
     parameters: dict[str, Any]
     opened_at: datetime
     status: Status = "open"
+    subject: str | None = None
+    description: str | None = None
     customer_id: str | None = None
     company: str | None = None
     branch: str | None = None
@@ -87,6 +90,7 @@ class Ticket:
     overdue_action: OverdueAction | None = None
     correlation_id: str | None = None
     version: int = 0
+    directory: Directory | None = field(default=None, repr=False, compare=False)
     changes: list[StageChange] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     events: list[PendingEvent] = field(default_factory=list)
@@ -101,6 +105,14 @@ class Ticket:
     def group(self) -> str:
         """The service group of the ticket's type."""
         return self.ticket_type.group
+
+    @property
+    def people(self) -> Directory:
+        """The tenant's users (the configuration's seed when the ticket was built without
+        them)."""
+        if self.directory is None:
+            self.directory = permissions.seed_directory(self.config)
+        return self.directory
 
     @property
     def current_stage(self) -> Stage:
@@ -178,6 +190,9 @@ class Ticket:
         holder: Holder | None = None,
         valid_on: date | None = None,
         sources: OptionSources | None = None,
+        subject: str | None = None,
+        description: str | None = None,
+        directory: Directory | None = None,
     ) -> Ticket:
         """A new ticket of ``type_id`` at its default stage (or ``stage``, which must be flagged
         ``first``), in the type's service group and classification (or ``classification``). Raises ``OutsideValidity``, ``InvalidParameters`` or ``WorkflowError``."""
@@ -209,6 +224,9 @@ class Ticket:
             origin_type=origin_type,
             origin_id=origin_id,
             classification=classification or tt.classification,
+            subject=subject,
+            description=description,
+            directory=directory,
         )
         ticket.events.append(
             PendingEvent(
@@ -311,7 +329,7 @@ class Ticket:
         the ticket's customer."""
         if self.status != "open":
             raise IllegalMove(f"ticket {self.id} is {self.status}; its discussion is closed")
-        permissions.identify(self.config, by, self.customer_id)
+        permissions.identify(self.people, by, self.customer_id)
         if not text.strip():
             raise WorkflowError("a comment needs text")
         entry = Comment(by, now, text.strip())
@@ -322,7 +340,7 @@ class Ticket:
         """Attachments follow the discussion's rule: while open, any attendant or the customer."""
         if self.status != "open":
             raise IllegalMove(f"ticket {self.id} is {self.status}; attachments are closed")
-        permissions.identify(self.config, by, self.customer_id)
+        permissions.identify(self.people, by, self.customer_id)
 
     def classifications_allowed(self) -> list[str]:
         """The classifications this ticket may be given now: every other active one while it
@@ -375,8 +393,8 @@ class Ticket:
             raise IllegalMove(f"ticket {self.id} is {self.status}; it cannot {verb}")
 
     def _authorize(self, by: str) -> None:
-        actor = permissions.identify(self.config, by, self.customer_id)
-        if not permissions.may_act(self.config, actor, self.holder):
+        actor = permissions.identify(self.people, by, self.customer_id)
+        if not permissions.may_act(self.config, self.people, actor, self.holder):
             holder = f"{self.holder.kind} {self.holder.id}" if self.holder.id else self.holder.kind
             raise PermissionDenied(f"{by!r} may not act on ticket {self.id} (held by {holder})")
 

@@ -33,8 +33,8 @@ def fire_due_timers(
     now = clock.now()
     with factory.sessions() as session:
         candidates = list(
-            session.scalars(
-                select(TimerRow.id)
+            session.execute(
+                select(TimerRow.id, TimerRow.tenant_id)
                 .where(
                     TimerRow.fired_at.is_(None),
                     TimerRow.cancelled_at.is_(None),
@@ -45,8 +45,8 @@ def fire_due_timers(
             )
         )
     fired = 0
-    for timer_id in candidates:
-        with factory(Cause.action(f"ticket-timer:{timer_id}")) as uow:
+    for timer_id, tenant in candidates:
+        with factory(Cause.action(f"ticket-timer:{timer_id}", tenant=tenant)) as uow:
             row = uow.session.scalars(
                 select(TimerRow)
                 .where(
@@ -70,14 +70,14 @@ def fire_due_timers(
 
 
 def _run(uow: UnitOfWork, row: TimerRow) -> None:
-    repo = TicketRepository(uow.session)
+    repo = TicketRepository(uow.session, uow.tenant)
     ticket = repo.get(row.ticket_id)
     if ticket.status != "open" or ticket.stage != row.stage:
         return
     action = OverdueAction.model_validate(row.action)
     now = uow.now()
     effective = action.action
-    manager = escalation_target(ticket.config, ticket.holder)
+    manager = escalation_target(ticket.config, ticket.people, ticket.holder)
     if effective == "escalate" and manager is None:
         effective = "notify"  # nobody above the holder (e.g. the customer holds it)
     if effective == "escalate" and manager is not None:

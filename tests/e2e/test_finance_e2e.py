@@ -106,7 +106,7 @@ def tickets_of(env: dict[str, str], agreement_id: str) -> list[dict[str, Any]]:
 
     engine = make_engine(env["HUB_DATABASE_URL"])
     try:
-        with UnitOfWorkFactory(engine)(Cause.action()) as uow:
+        with UnitOfWorkFactory(engine)(Cause.action(tenant="default")) as uow:
             found = find_tickets_by_origin(uow, "finance.agreement.pending", agreement_id)
             return [ticket_json(t) for t in found]
     finally:

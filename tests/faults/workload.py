@@ -123,11 +123,11 @@ class Workload:
         enrollments (as a site's initial load does) and declare the topology with a tap queue."""
         upgrade(database_url)
         uow = UnitOfWorkFactory(make_engine(database_url), SystemClock())
-        with uow(Cause.action()) as u:
+        with uow(Cause.action(tenant="default")) as u:
             ensure_config(u)
         records, errors = parse_lines(json.dumps(enrollment(ra)) for ra in self.students)
         assert not errors, errors
-        load(uow, records)
+        load(uow, records, tenant="default")
         uow.engine.dispose()
         from consumers import ALL
 

@@ -81,7 +81,7 @@ def test_mail_refused_for_good_is_dead_lettered_with_the_reply_and_replayed_once
         assert [r.routing_key for r in hub.outbox("mail")] == ["ana@example.com"]
         # When: the mailbox exists after all and an operator replays the dead letter
         mailbox.unknown.clear()
-        assert DeadLetters(hub.hub.uow).replay([dl.id]) == [dl.id]
+        assert DeadLetters(hub.hub.uow, "default").replay([dl.id]) == [dl.id]
         wait_until(lambda: len(mailbox.messages) == 2, what="the replayed mail")
         wait_until(
             lambda: all(r.sent_at is not None for r in hub.outbox("mail")), what="marked sent"
@@ -115,14 +115,14 @@ def test_a_charge_configured_at_a_stage_is_requested_when_the_ticket_enters_it(
     raw["ticket_types"]["edu.transcript"]["billing"]["charge_at"] = "issued"
     config = parse(raw)
     with running_edu_hub(fast(tier)) as hub:
-        with hub.hub.uow(Cause.action()) as uow:
+        with hub.hub.uow(Cause.action(tenant="default")) as uow:
             apply_config(uow, config, source="test: charge when issued")
         hub.publish(enrollment(), request("R-40"))
         wait_until(lambda: hub.request_row("R-40") is not None, what="ticket opened")
         row = hub.request_row("R-40")
         assert row is not None and row.ticket_id is not None
         assert hub.charges() == []  # not at opening
-        with hub.hub.uow(Cause.action("issue-R-40")) as uow:
+        with hub.hub.uow(Cause.action("issue-R-40", tenant="default")) as uow:
             move_ticket(uow, row.ticket_id, "issued", reason=None, by="bruno")
         wait_until(lambda: len(hub.charges()) == 1, what="charge at the stage")
         assert hub.charges()[0].ticket_id == row.ticket_id
@@ -150,9 +150,9 @@ def test_bulk_load_accepts_events_and_records_and_respects_versions(
     upgrade(sqlite_url)
     engine = make_engine(sqlite_url)
     factory = UnitOfWorkFactory(engine)
-    report = load(factory, records)
+    report = load(factory, records, tenant="default")
     assert (report.enrollments, report.debts, report.applied, report.stale) == (2, 2, 3, 1)
-    again = load(factory, records)
+    again = load(factory, records, tenant="default")
     assert (again.applied, again.stale) == (0, 4)
     engine.dispose()
 

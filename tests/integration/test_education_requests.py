@@ -168,7 +168,7 @@ def test_an_accepted_request_is_charged_billed_and_mailed(tier: dict[str, str]) 
             lambda: {c.status for c in hub.charges()} == {"created", "failed"}, what="answers"
         )
         with hub.hub.uow.sessions() as s:
-            tickets = TicketRepository(s)
+            tickets = TicketRepository(s, "default")
             t20 = tickets.get(transcript.ticket_id)
             t21 = tickets.get(exam.ticket_id)
             comments = tickets.comments(transcript.ticket_id)

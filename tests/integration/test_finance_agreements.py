@@ -49,7 +49,7 @@ class FinanceHub:
             return [decode(m.body) for m in s.scalars(query.order_by(OutboxMessage.id))]
 
     def tickets(self, agreement_id: str) -> list[Ticket]:
-        with self.hub.uow(Cause.action()) as uow:
+        with self.hub.uow(Cause.action(tenant="default")) as uow:
             return service.find_tickets_by_origin(uow, finance.ORIGIN, agreement_id)
 
     def ticket(self, agreement_id: str) -> Ticket:
@@ -60,7 +60,7 @@ class FinanceHub:
         self, ticket_id: str, stage: str, by: str, reason: str | None = None, action: str = ""
     ) -> Ticket:
         """A person's move, as ``hub tickets move`` does it."""
-        with self.hub.uow(Cause.action(action or None)) as uow:
+        with self.hub.uow(Cause.action(action or None, tenant="default")) as uow:
             return service.move_ticket(
                 uow, ticket_id, stage, reason=reason, by=by, action_id=action or None
             )
@@ -104,7 +104,7 @@ def finance_hub(
     clock = ControllableClock(datetime(2026, 11, 24, 12, tzinfo=UTC))
     settings = Settings(**tier, retry_base_delay=0.2, retry_max_delay=1)  # type: ignore[arg-type]
     hub = build(settings, consumers=[finance.consumer], clock=clock)
-    with hub.uow(Cause.action()) as uow:
+    with hub.uow(Cause.action(tenant="default")) as uow:
         service.apply_config(uow, config or load_demo(), source="test")
     hub.setup()
     sim = FinanceSimulator(tier["broker_url"], f"sqlite:///{tmp_path / 'erp.sqlite'}")

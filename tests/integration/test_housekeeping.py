@@ -20,7 +20,7 @@ def test_prune_removes_only_what_is_past_its_retention(database_url: str) -> Non
     event = decode(example_event("finance.agreement.cancelled"))
     with uow.handling("c", event) as work:
         work.emit("crm.ticket.cancelled", "T-1", {"ticket_id": "T-1", "reason": "r"})
-    with uow(Cause.action("a-1")) as work:
+    with uow(Cause.action("a-1", tenant="default")) as work:
         work.emit("crm.ticket.cancelled", "T-2", {"ticket_id": "T-2", "reason": "r"})
     with uow.sessions.begin() as s:
         first = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()

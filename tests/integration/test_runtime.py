@@ -88,11 +88,11 @@ def test_a_permanent_failure_is_dead_lettered_and_replayed_once_fixed(
         assert hub.hub.observer.count("retried") == 0
 
         hub.fix("D-1")
-        assert DeadLetters(hub.hub.uow).replay([dl.id]) == [dl.id]
+        assert DeadLetters(hub.hub.uow, "default").replay([dl.id]) == [dl.id]
         wait_until(lambda: hub.effects("D-1") == 1, what="D-1 handled after replay")
         assert hub.dead_letters()[0].status == "replayed"
         # replaying again does nothing: it is no longer awaiting action
-        assert DeadLetters(hub.hub.uow).replay(None) == []
+        assert DeadLetters(hub.hub.uow, "default").replay(None) == []
 
 
 MALFORMED = {

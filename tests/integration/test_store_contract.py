@@ -39,8 +39,9 @@ def test_upgrade_creates_the_tables_and_is_idempotent(database_url: str, engine:
 def test_inbox_rejects_a_second_entry_for_the_same_consumer_and_key(
     sessions: sessionmaker[Session],
 ) -> None:
-    def entry(consumer: str) -> InboxEntry:
+    def entry(consumer: str, tenant: str = "default") -> InboxEntry:
         return InboxEntry(
+            tenant_id=tenant,
             consumer=consumer,
             idempotency_key="k1",
             event_id="e1",
@@ -52,6 +53,7 @@ def test_inbox_rejects_a_second_entry_for_the_same_consumer_and_key(
     with sessions() as s, s.begin():
         s.add(entry("a"))
         s.add(entry("b"))  # another consumer may handle the same event
+        s.add(entry("a", "acme"))  # the same key in another tenant is another event
     with pytest.raises(IntegrityError), sessions() as s, s.begin():
         s.add(entry("a"))
 
@@ -61,6 +63,7 @@ def test_outbox_keeps_bytes_headers_and_aware_times(sessions: sessionmaker[Sessi
     with sessions() as s, s.begin():
         s.add(
             OutboxMessage(
+                tenant_id="default",
                 event_id="e1",
                 event_type="crm.ticket.created",
                 exchange="hub.events",
@@ -93,6 +96,7 @@ def test_naive_datetimes_are_refused(sessions: sessionmaker[Session]) -> None:
     with pytest.raises(Exception, match="naive datetime"), sessions() as s, s.begin():
         s.add(
             InboxEntry(
+                tenant_id="default",
                 consumer="a",
                 idempotency_key="k",
                 event_id="e",
@@ -106,6 +110,7 @@ def test_dead_letter_keeps_the_original_message(sessions: sessionmaker[Session])
     with sessions() as s, s.begin():
         s.add(
             DeadLetter(
+                tenant_id="default",
                 consumer="finance",
                 queue="hub.finance",
                 body=b"{nope",

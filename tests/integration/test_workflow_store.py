@@ -41,7 +41,7 @@ def factory(database_url: str, clock: ControllableClock) -> Iterator[UnitOfWorkF
     upgrade(database_url)
     engine = make_engine(database_url)
     f = UnitOfWorkFactory(engine, clock)
-    with f(Cause.action()) as uow:
+    with f(Cause.action(tenant="default")) as uow:
         service.apply_config(uow, load_demo(), source="demo")
     yield f
     engine.dispose()
@@ -55,7 +55,7 @@ def outbox(f: UnitOfWorkFactory) -> list[dict]:
 
 
 def open_agreement(f: UnitOfWorkFactory, cause: Cause | None = None) -> str:
-    with f(cause or Cause.action()) as uow:
+    with f(cause or Cause.action(tenant="default")) as uow:
         return service.open_ticket_from_agreement_template(
             uow,
             "default",
@@ -70,10 +70,10 @@ def open_agreement(f: UnitOfWorkFactory, cause: Cause | None = None) -> str:
 def test_configuration_versions_and_tickets_keep_theirs(factory: UnitOfWorkFactory) -> None:
     tid = open_agreement(factory)
     changed = load_demo().model_copy(update={"classifications": {}})
-    with factory(Cause.action()) as uow:
+    with factory(Cause.action(tenant="default")) as uow:
         assert service.apply_config(uow, load_demo(), source="demo") == (1, False)
         assert service.apply_config(uow, changed, source="edit") == (2, True)
-    with factory(Cause.action()) as uow:
+    with factory(Cause.action(tenant="default")) as uow:
         assert service.get_ticket(uow, tid).config_version == 1
         assert service.current_config(uow)[0] == 2
 
@@ -93,10 +93,10 @@ def test_a_ticket_keeps_the_classification_its_template_chose(
         }
     )
     by_type = open_agreement(factory)
-    with factory(Cause.action()) as uow:
+    with factory(Cause.action(tenant="default")) as uow:
         service.apply_config(uow, config, source="a template with its own classification")
     by_template = open_agreement(factory)
-    with factory(Cause.action()) as uow:
+    with factory(Cause.action(tenant="default")) as uow:
         first = service.get_ticket(uow, by_type)
         second = service.get_ticket(uow, by_template)
     assert (first.group, first.classification) == ("finance-approvals", "agreement")
@@ -106,8 +106,8 @@ def test_a_ticket_keeps_the_classification_its_template_chose(
 def test_open_and_approve_record_events_with_causation_and_correlation(
     factory: UnitOfWorkFactory,
 ) -> None:
-    tid = open_agreement(factory, Cause.action("open-1", correlation_id="chain-1"))
-    with factory(Cause.action("approve-1", correlation_id="chain-1")) as uow:
+    tid = open_agreement(factory, Cause.action("open-1", correlation_id="chain-1", tenant="default"))
+    with factory(Cause.action("approve-1", correlation_id="chain-1", tenant="default")) as uow:
         service.move_ticket(uow, tid, "approved", reason=None, by="ana", action_id="approve-1")
     events = outbox(factory)
     assert [e["type"] for e in events] == [
@@ -118,11 +118,11 @@ def test_open_and_approve_record_events_with_causation_and_correlation(
     assert all(e["correlationid"] == "chain-1" for e in events)
     assert [e["causationid"] for e in events] == ["open-1", "approve-1", "approve-1"]
     assert events[2]["subject"] == "AG-7" and events[2]["data"]["ticket_id"] == tid
-    with factory(Cause.action()) as uow:
+    with factory(Cause.action(tenant="default")) as uow:
         assert [
             t.id for t in service.find_tickets_by_origin(uow, "finance.agreement.pending", "AG-7")
         ] == [tid]
-        history = TicketRepository(uow.session).history(tid)
+        history = TicketRepository(uow.session, uow.tenant).history(tid)
         assert [(h.kind, h.from_stage, h.to_stage, h.by) for h in history] == [
             ("open", None, "analysis", "system"),
             ("move", "analysis", "approved", "ana"),
@@ -132,7 +132,7 @@ def test_open_and_approve_record_events_with_causation_and_correlation(
 def test_a_repeated_action_does_not_act_twice(factory: UnitOfWorkFactory) -> None:
     tid = open_agreement(factory)
     for _ in range(2):
-        with factory(Cause.action("key-1")) as uow:
+        with factory(Cause.action("key-1", tenant="default")) as uow:
             ticket = service.move_ticket(
                 uow, tid, "approved", reason=None, by="ana", action_id="key-1"
             )
@@ -143,15 +143,15 @@ def test_a_repeated_action_does_not_act_twice(factory: UnitOfWorkFactory) -> Non
 def test_concurrent_moves_one_wins_the_other_conflicts(factory: UnitOfWorkFactory) -> None:
     tid = open_agreement(factory)
     # two people load version 1, then both move
-    with factory(Cause.action()) as uow:
+    with factory(Cause.action(tenant="default")) as uow:
         version = service.get_ticket(uow, tid).version
-    with factory(Cause.action()) as uow:
+    with factory(Cause.action(tenant="default")) as uow:
         service.move_ticket(uow, tid, "approved", reason=None, by="ana", expected_version=version)
-    with pytest.raises(Conflict, match="reload"), factory(Cause.action()) as uow:
+    with pytest.raises(Conflict, match="reload"), factory(Cause.action(tenant="default")) as uow:
         service.move_ticket(uow, tid, "rejected", reason="no", by="carla", expected_version=version)
     # a stale in-memory ticket is refused by the optimistic save, too
-    with factory(Cause.action()) as uow:
-        repo = TicketRepository(uow.session)
+    with factory(Cause.action(tenant="default")) as uow:
+        repo = TicketRepository(uow.session, uow.tenant)
         stale = repo.get(tid)
         stale.version -= 1
         with pytest.raises(Conflict):
@@ -167,7 +167,7 @@ def test_overdue_escalates_to_the_manager_and_survives_a_restart(
     restarted = UnitOfWorkFactory(make_engine(database_url), clock)  # a new process, same store
     assert fire_due_timers(restarted) == 1
     assert fire_due_timers(restarted) == 0  # fires once
-    with restarted(Cause.action()) as uow:
+    with restarted(Cause.action(tenant="default")) as uow:
         ticket = service.get_ticket(uow, tid)
     assert (ticket.holder.kind, ticket.holder.id, ticket.stage) == (
         "attendant",
@@ -182,14 +182,14 @@ def test_overdue_escalates_to_the_manager_and_survives_a_restart(
 def test_overdue_moves_to_rejection_with_the_configured_reason(
     factory: UnitOfWorkFactory, clock: ControllableClock
 ) -> None:
-    with factory(Cause.action()) as uow:
+    with factory(Cause.action(tenant="default")) as uow:
         tid = service.open_ticket(
             uow, "edu.second-call-exam", parameters={"discipline": "MAT101"}, customer_id="RA-1"
         ).id
         service.move_ticket(uow, tid, "awaiting-student", reason="certificate?", by="bruno")
     clock.advance(timedelta(days=8))
     assert fire_due_timers(factory) >= 1
-    with factory(Cause.action()) as uow:
+    with factory(Cause.action(tenant="default")) as uow:
         ticket = service.get_ticket(uow, tid)
     assert (ticket.stage, ticket.status) == ("rejected", "completed")
     types = [e["type"] for e in outbox(factory)]
@@ -200,7 +200,7 @@ def test_moving_on_cancels_the_stage_timer(
     factory: UnitOfWorkFactory, clock: ControllableClock
 ) -> None:
     tid = open_agreement(factory)
-    with factory(Cause.action()) as uow:
+    with factory(Cause.action(tenant="default")) as uow:
         service.move_ticket(uow, tid, "approved", reason=None, by="ana")
     clock.advance(timedelta(days=10))
     assert fire_due_timers(factory) == 0
@@ -212,13 +212,13 @@ def test_moving_on_cancels_the_stage_timer(
 def test_comments_attachments_and_cancel(factory: UnitOfWorkFactory, tmp_path: Path) -> None:
     tid = open_agreement(factory)
     store = LocalAttachmentStore(tmp_path / "files")
-    with factory(Cause.action()) as uow:
+    with factory(Cause.action(tenant="default")) as uow:
         service.comment_ticket(uow, tid, "checking the installments", by="ana")
         row = service.attach_file(uow, tid, "proof.pdf", b"%PDF-1", by="C-1", store=store)
         service.cancel_ticket(uow, tid, reason="agreement cancelled", by="system")
     assert store.get(row.storage_key) == b"%PDF-1"
-    with factory(Cause.action()) as uow:
-        repo = TicketRepository(uow.session)
+    with factory(Cause.action(tenant="default")) as uow:
+        repo = TicketRepository(uow.session, uow.tenant)
         assert [c.text for c in repo.comments(tid)] == ["checking the installments"]
         assert repo.attachments(tid)[0].size == 6
         with pytest.raises(IllegalMove):

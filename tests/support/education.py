@@ -112,7 +112,7 @@ class EduHub:
 
     def request_row(self, request_id: str) -> EduRequestRow | None:
         with self.hub.uow.sessions() as s:
-            return s.get(EduRequestRow, request_id)
+            return s.get(EduRequestRow, ("default", request_id))
 
     def charges(self) -> list[ChargeRow]:
         with self.hub.uow.sessions() as s:
@@ -120,11 +120,11 @@ class EduHub:
 
     def enrollment_row(self, ra: str = RA, period: str = PERIOD) -> EnrollmentRow | None:
         with self.hub.uow.sessions() as s:
-            return s.get(EnrollmentRow, ("1", ra, period))
+            return s.get(EnrollmentRow, ("default", "1", ra, period))
 
     def debt_row(self, ra: str = RA) -> CustomerDebtRow | None:
         with self.hub.uow.sessions() as s:
-            return s.get(CustomerDebtRow, ("1", ra))
+            return s.get(CustomerDebtRow, ("default", "1", ra))
 
     def outbox(self, kind: str = "event", event_type: str | None = None) -> list[OutboxMessage]:
         query = select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)

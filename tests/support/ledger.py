@@ -46,7 +46,11 @@ def on_item(event: CloudEvent, uow: UnitOfWork) -> None:
     if data.get("constraint"):  # a bug: an ORM row breaking a NOT NULL constraint at flush
         from hub.store.models import InboxEntry
 
-        uow.session.add(InboxEntry(consumer="ledger-bug", idempotency_key=item, event_type="x"))
+        uow.session.add(
+            InboxEntry(
+                tenant_id="default", consumer="ledger-bug", idempotency_key=item, event_type="x"
+            )
+        )
         uow.session.flush()
     wanted = int(data.get("fail_times", 0))
     if wanted:

@@ -3,12 +3,14 @@ web app behind FastAPI's TestClient, and one token per role."""
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +29,7 @@ from hub.web.tokens import Tokens
 from hub.workflow import service
 from tests.support import ledger
 from tests.support.harness import item_event, outgoing
+from tests.support.people import person
 
 
 @dataclass
@@ -67,7 +70,7 @@ class Site:
             "branch": "1",
             "amount": "1200.00",
         }
-        with self.hub.uow(Cause.action()) as uow:
+        with self.hub.uow(Cause.action(tenant="default")) as uow:
             if type_id == "finance.agreement-approval":
                 ticket = service.open_ticket_from_agreement_template(
                     uow,
@@ -105,16 +108,19 @@ def _site(database_url: str, tmp_path: Path) -> Iterator[Site]:
     observer = MetricsObserver()
     hub = build(settings, consumers=[ledger.consumer], observer=observer)
     ledger.metadata.create_all(hub.uow.engine)
-    with hub.uow(Cause.action()) as uow:
+    with hub.uow(Cause.action(tenant="default")) as uow:
         service.ensure_config(uow)
     hub.setup()
     stop = threading.Event()
     hub.start(stop)
     tokens = Tokens(hub.uow)
+    person(hub.uow, "watcher", "reader")
+    person(hub.uow, "ana", "attendant")
+    person(hub.uow, "admin", "operator")
     made = {
-        "reader": tokens.create("watcher", "reader"),
-        "attendant": tokens.create("ana", "attendant"),
-        "operator": tokens.create("ops", "operator", user="admin"),
+        "reader": tokens.create("watcher", tenant="default"),
+        "attendant": tokens.create("ana", tenant="default"),
+        "operator": tokens.create("ops", tenant="default", user="admin"),
     }
     app = create_app(WebContext(settings, hub.uow, hub.transport, hub.queues, observer))
     try:
@@ -124,3 +130,42 @@ def _site(database_url: str, tmp_path: Path) -> Iterator[Site]:
         stop.set()
         hub.join()
         hub.close()
+
+
+ORIGIN = "http://testserver"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Console:
+    """A browser signed in to the console: its forms carry the session's CSRF token and come
+    from the hub's own origin."""
+
+    client: TestClient
+    csrf: str
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        headers = {"origin": ORIGIN, **kwargs.pop("headers", {})}
+        return self.client.post(
+            path, data={**(data or {}), "csrf_token": self.csrf}, headers=headers, **kwargs
+        )
+
+
+def console_login(site: Site, role: str, next: str = "/tickets") -> Console:
+    """Sign in to the console with the role's token, as a browser on the hub's page would."""
+    client = site.client
+    client.cookies.clear()
+    got = client.post(
+        "/login",
+        data={"token": site.tokens[role], "next": next},
+        headers={"origin": ORIGIN},
+        follow_redirects=False,
+    )
+    assert got.status_code == 303 and got.headers["location"] == next, got.headers
+    page = client.get("/tickets")
+    found = _CSRF.search(page.text)
+    assert found, "no CSRF token on the page"
+    return Console(client, found.group(1))

@@ -51,14 +51,17 @@ def test_every_endpoint_but_health_and_metrics_needs_a_token(sqlite_site: Site) 
 
 def test_a_revoked_token_stops_working_at_once(sqlite_site: Site) -> None:
     headers = sqlite_site.auth("reader")
-    assert sqlite_site.client.get("/api/me", headers=headers).json() == {
-        "name": "watcher",
-        "role": "reader",
-        "user": "watcher",
-    }
+    me = sqlite_site.client.get("/api/me", headers=headers).json()
+    assert (me["name"], me["tenant"], me["user"], me["roles"]) == (
+        "watcher",
+        "default",
+        "watcher",
+        ["reader"],
+    )
+    assert me["permissions"]["dead_letters"] == ["access", "export", "filter", "view"]
     from hub.web.tokens import Tokens
 
-    Tokens(sqlite_site.hub.uow).revoke("watcher")
+    Tokens(sqlite_site.hub.uow).revoke("watcher", tenant="default")
     assert sqlite_site.client.get("/api/me", headers=headers).status_code == 401
 
 
@@ -67,7 +70,7 @@ def test_only_an_operator_replays_or_purges_dead_letters(sqlite_site: Site, role
     for method, path, body in OPERATOR_WRITES:
         got = sqlite_site.client.request(method, path, json=body, headers=sqlite_site.auth(role))
         assert got.status_code == 403, (path, got.text)
-        assert "needs operator" in got.json()["detail"]
+        assert "needs the permission dead_letters:" in got.json()["detail"]
 
 
 def test_a_reader_may_read_but_not_work_tickets(sqlite_site: Site) -> None:

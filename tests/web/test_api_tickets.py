@@ -9,6 +9,7 @@ from sqlalchemy import select
 from hub.store.models import OutboxMessage
 from hub.web.idempotency import claim, fingerprint_of
 from hub.web.tokens import Tokens
+from tests.support.people import person
 from tests.web.conftest import Site
 
 
@@ -70,7 +71,8 @@ def test_moves_follow_the_flow_reasons_field_rules_and_permissions(site: Site) -
     )
     assert got.status_code == 409 and got.json()["error"] == "Conflict"
     # the operator token acts as admin; a token acting as someone else is refused by the flow
-    bruno = Tokens(site.hub.uow).create("bruno", "attendant")
+    person(site.hub.uow, "bruno", "attendant")
+    bruno = Tokens(site.hub.uow).create("bruno", tenant="default")
     got = post(
         f"/api/tickets/{ticket}/move",
         json={"stage": "approved"},
@@ -212,7 +214,7 @@ def test_a_retry_while_the_first_request_runs_is_told_to_wait(site: Site) -> Non
     headers = {"content-type": "application/json"}
     # Given the first request with this key is still being handled (its row is in progress)
     fingerprint = fingerprint_of("POST", path, headers, body)
-    assert claim(site.hub.uow, who.token_id, "busy", fingerprint) is None
+    assert claim(site.hub.uow, who.key, "busy", fingerprint) is None
     # When a retry arrives
     got = site.client.post(
         path, content=body, headers={**site.auth("attendant"), **headers, "Idempotency-Key": "busy"}

@@ -43,9 +43,10 @@ def hub_process(
     upgrade(tier["database_url"])
     create_ledger_tables(tier["database_url"])
     env = hub_env(tier, HUB_CONSUMERS=CONSUMERS, HUB_DATA_DIR=str(tmp_path / "data"))
+    assert run_cli(env, "db", "upgrade").returncode == 0  # the demo's users: admin, ana, ...
     tokens = {}
     for name, role, user in (("ops", "operator", "admin"), ("ana", "attendant", "ana")):
-        made = run_cli(env, "tokens", "create", name, "--role", role, "--user", user)
+        made = run_cli(env, "tokens", "create", name, "--user", user)
         assert made.returncode == 0, made.stderr
         tokens[role] = made.stdout.strip()
     log = tmp_path / "hub.log"
@@ -59,9 +60,9 @@ def hub_process(
 
 def log_in(page: object, url: str, token: str) -> None:
     page.goto(url + "login")  # type: ignore[attr-defined]
-    page.fill("input[name=token]", token)  # type: ignore[attr-defined]
-    page.click("button[type=submit]")  # type: ignore[attr-defined]
-    page.wait_for_selector("text=Overview")  # type: ignore[attr-defined]
+    page.fill("#token-login input[name=token]", token)  # type: ignore[attr-defined]
+    page.click("#token-login button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_selector("text=log out")  # type: ignore[attr-defined]
 
 
 def publish(hub: Running, tmp_path: Path, event: dict[str, object]) -> None:

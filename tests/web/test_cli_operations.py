@@ -34,7 +34,7 @@ def test_hub_run_serves_the_api_on_a_free_port_and_stops_on_sigterm(
     upgrade(process_tier["database_url"])
     create_ledger_tables(process_tier["database_url"])
     env = hub_env(process_tier, HUB_CONSUMERS="tests.support.ledger:consumer")
-    token = run_cli(env, "tokens", "create", "ops", "--role", "operator").stdout.strip()
+    token = run_cli(env, "tokens", "create", "ops", "--user", "support").stdout.strip()
     log = tmp_path / "hub.log"
     proc = start_hub(env, log)
     try:
@@ -93,19 +93,23 @@ def test_no_http_runs_without_the_web_console(tmp_path: Path) -> None:
 def test_tokens_are_created_listed_and_revoked(tmp_path: Path) -> None:
     tier = {"broker_url": "memory://x", "database_url": f"sqlite:///{tmp_path / 'hub.sqlite'}"}
     env = hub_env(tier)
-    made = run_cli(env, "tokens", "create", "desk", "--role", "attendant", "--user", "ana")
+    assert run_cli(env, "db", "upgrade").returncode == 0  # the demo's users, ana among them
+    made = run_cli(env, "tokens", "create", "desk", "--user", "ana")
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip()
     assert token.startswith("hub_") and len(token) > 40
     listed = json.loads(run_cli(env, "tokens", "list", "--json").stdout)
-    assert [(t["name"], t["role"], t["user"], t["revoked_at"]) for t in listed] == [
-        ("desk", "attendant", "ana", None)
-    ]
+    assert [(t["name"], t["user"], t["revoked_at"]) for t in listed] == [("desk", "ana", None)]
     assert token not in json.dumps(listed) and token[:10] == listed[0]["prefix"]
-    again = run_cli(env, "tokens", "create", "desk", "--role", "reader")
-    assert again.returncode == 2 and "exists already" in again.stderr
-    wrong = run_cli(env, "tokens", "create", "x", "--role", "admin")
-    assert wrong.returncode == 2 and "unknown role" in wrong.stderr
+    again = run_cli(env, "tokens", "create", "desk", "--user", "ana")
+    assert again.returncode == 2 and "already" in again.stderr
+    nobody = run_cli(env, "tokens", "create", "x", "--user", "zoe")
+    assert nobody.returncode == 2 and "has no user 'zoe'" in nobody.stderr
+    role = run_cli(env, "tokens", "create", "x", "--role", "operator")
+    assert role.returncode == 2 and "no longer carry a role" in role.stderr
+    # a user may not make tokens for others without users:edit
+    refused = run_cli(env, "tokens", "create", "mine", "--user", "carla", "--by", "ana")
+    assert refused.returncode == 2 and "users:access and users:edit" in refused.stderr
     assert run_cli(env, "tokens", "revoke", "desk").returncode == 0
     assert json.loads(run_cli(env, "tokens", "list", "--json").stdout)[0]["revoked_at"]
     missing = run_cli(env, "tokens", "revoke", "nobody")

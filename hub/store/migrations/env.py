@@ -25,6 +25,11 @@ def run_migrations_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     try:
         with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # a table rebuilt by a migration (SQLite's way of altering one) must not trip
+                # the foreign keys of the rows referring to it; they are checked at the end
+                _raw_sqlite(connection, "PRAGMA foreign_keys=OFF")
             context.configure(
                 connection=connection,
                 target_metadata=target_metadata,
@@ -34,9 +39,19 @@ def run_migrations_online() -> None:
             )
             with context.begin_transaction():
                 context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
             connection.commit()
     finally:
         engine.dispose()
+
+
+def _raw_sqlite(connection: Any, statement: str) -> None:
+    """Run ``statement`` outside any transaction (SQLite ignores some pragmas inside one)."""
+    dbapi = connection.connection.dbapi_connection
+    dbapi.execute(statement)
 
 
 def run_migrations_offline() -> None:

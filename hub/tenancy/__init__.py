@@ -1,0 +1,1 @@
+"""Tenants: isolated customer installations, their plans, settings and required fields."""
