@@ -62,7 +62,7 @@ def page(request: Request, name: str, who: Principal | None, **values: Any) -> H
     values.update(
         who=who,
         may=(lambda module, action: allowed(request, who, module, action)) if who else None,
-        roles=sorted(permissions_of_request(request, who).roles) if who else [],
+        my_roles=sorted(permissions_of_request(request, who).roles) if who else [],
         message=request.query_params.get("msg"),
         error=request.query_params.get("error"),
     )

@@ -96,7 +96,15 @@ def sqlite_site(sqlite_url: str, tmp_path: Path) -> Iterator[Site]:
     yield from _site(sqlite_url, tmp_path)
 
 
-def _site(database_url: str, tmp_path: Path) -> Iterator[Site]:
+@pytest.fixture
+def full_site(sqlite_url: str, tmp_path: Path) -> Iterator[Site]:
+    """A site running the hub's own consumers beside the test ledger."""
+    from consumers import ALL
+
+    yield from _site(sqlite_url, tmp_path, [*ALL, ledger.consumer])
+
+
+def _site(database_url: str, tmp_path: Path, consumers: list[Any] | None = None) -> Iterator[Site]:
     settings = Settings(
         broker_url=f"memory://{uuid.uuid4().hex}",
         database_url=database_url,
@@ -106,7 +114,7 @@ def _site(database_url: str, tmp_path: Path) -> Iterator[Site]:
     )
     ledger._failures_seen.clear()
     observer = MetricsObserver()
-    hub = build(settings, consumers=[ledger.consumer], observer=observer)
+    hub = build(settings, consumers=consumers or [ledger.consumer], observer=observer)
     ledger.metadata.create_all(hub.uow.engine)
     with hub.uow(Cause.action(tenant="default")) as uow:
         service.ensure_config(uow)

@@ -1,0 +1,239 @@
+"""Every CLI verb, given another tenant (``--tenant acme``) and the default tenant's ids, finds
+nothing of the default tenant and changes nothing of it. The verbs are read from the CLI
+itself, so a new verb fails this test until it is listed here with its isolation check.
+
+The verbs run in this process (``hub.cli.main``), as the command would run them."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import typer.main
+
+from hub.cli import app, main
+from hub.runtime.uow import Cause, UnitOfWorkFactory
+from hub.store.db import make_engine
+from hub.store.models import DeadLetter
+from hub.web.tokens import Tokens
+from hub.workflow import service
+from tests.support.people import person
+
+#: Verbs that hold no tenant's data, with the reason.
+NOT_TENANT_DATA = {
+    "version": "prints the hub's version",
+    "bench": "runs its own stores",
+    "db upgrade": "the store's schema",
+    "db current": "the store's schema",
+    "run": "the consumers serve every tenant; --tenant names where HUB_WORKFLOW_CONFIG goes",
+    "publish": "reads nothing: --tenant only stamps events that name no tenant",
+}
+
+
+def verbs() -> Iterator[str]:
+    root = typer.main.get_command(app)
+    ctx = click.Context(root)
+
+    def walk(cmd: click.Command, prefix: tuple[str, ...]) -> Iterator[str]:
+        if hasattr(cmd, "list_commands"):
+            for name in cmd.list_commands(ctx):
+                sub = cmd.get_command(ctx, name)
+                assert sub is not None
+                yield from walk(sub, (*prefix, name))
+        else:
+            yield " ".join(prefix)
+
+    yield from walk(root, ())
+
+
+def cli(*args: str, stdin: str = "") -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    old = sys.argv, sys.stdin
+    sys.argv, sys.stdin = ["hub", *args], io.StringIO(stdin)
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as e:
+        code = int(e.code or 0)
+    finally:
+        sys.argv, sys.stdin = old
+    return code, out.getvalue() + err.getvalue()
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UnitOfWorkFactory]:
+    url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    monkeypatch.setenv("HUB_DATABASE_URL", url)
+    monkeypatch.setenv("HUB_BROKER_URL", "memory://cli-tenants")
+    assert cli("db", "upgrade")[0] == 0
+    engine = make_engine(url)
+    yield UnitOfWorkFactory(engine)
+    engine.dispose()
+
+
+def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
+    store: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    # Given the default tenant's ticket, dead letter, user and token
+    with store(Cause.action(tenant="default")) as uow:
+        ours = service.open_ticket_from_agreement_template(
+            uow,
+            "default",
+            parameters={
+                "agreement_id": "A-OURS",
+                "customer": {"id": "C-1", "name": "Carol"},
+                "company": "1",
+                "branch": "1",
+                "amount": "10.00",
+            },
+            customer_id="C-1",
+            company="1",
+            branch="1",
+            origin_id="A-OURS",
+        ).id
+        uow.session.add(
+            DeadLetter(
+                tenant_id="default",
+                consumer="finance-agreements",
+                queue="hub.finance-agreements",
+                event_id="E-OURS",
+                event_type="finance.agreement.pending",
+                correlation_id="CHAIN-OURS",
+                body=b"{}",
+                headers={},
+                error_type="PermanentError",
+                error_message="ours",
+                first_failed_at=uow.now(),
+                last_failed_at=uow.now(),
+            )
+        )
+    person(store, "only-ours", "user")
+    Tokens(store).create("ours-token", tenant="default", user="only-ours")
+    with store.sessions() as s:
+        letter = str(s.query(DeadLetter.id).scalar())
+    # and a second tenant, acme
+    assert cli("tenants", "create", "acme", "--name", "Acme", "--plan", "starter", "--demo")[0] == 0
+    assert cli("users", "import", str(_users_file(tmp_path)), "--tenant", "acme")[0] == 0
+    before = _snapshot()
+    refdata = tmp_path / "refdata.jsonl"
+    refdata.write_text(json.dumps(_enrollment()) + "\n")
+    demo = str(Path(service.__file__).parents[1] / "demo" / "workflow.yaml")
+    t = ("--tenant", "acme")
+    # (arguments, what must not be printed)
+    calls: dict[str, tuple[tuple[str, ...], str | None]] = {
+        "queues": (("queues", "--interval", "0", *t), None),
+        "trace": (("trace", "CHAIN-OURS", "--json", *t), "E-OURS"),
+        "dlq list": (("dlq", "list", "--json", "--all", *t), "E-OURS"),
+        "dlq show": (("dlq", "show", letter, *t), "E-OURS"),
+        "dlq replay": (("dlq", "replay", letter, *t), None),
+        "dlq purge": (("dlq", "purge", letter, "--yes", *t), None),
+        "tokens create": (("tokens", "create", "x", "--user", "only-ours", *t), None),
+        "tokens list": (("tokens", "list", "--json", *t), "ours-token"),
+        "tokens revoke": (("tokens", "revoke", "ours-token", *t), None),
+        "config check": (("config", "check", demo, *t), None),
+        "config apply": (("config", "apply", demo, *t), None),
+        "tickets list": (("tickets", "list", "--json", *t), ours),
+        "tickets show": (("tickets", "show", ours, *t), "A-OURS"),
+        "tickets open": (("tickets", "open", "finance.agreement-approval", *t), None),
+        "tickets move": (("tickets", "move", ours, "approved", "--by", "ana", *t), None),
+        "tickets classify": (
+            ("tickets", "classify", ours, "agreement-priority", "--by", "ana", *t),
+            None,
+        ),
+        "tickets comment": (("tickets", "comment", ours, "hi", "--by", "ana", *t), None),
+        "tickets cancel": (("tickets", "cancel", ours, "--reason", "x", "--by", "ana", *t), None),
+        "refdata load": (("refdata", "load", str(refdata), *t), None),
+        "tenants create": (
+            ("tenants", "create", "evil", "--name", "E", "--plan", "freemium", "--by", "zoe"),
+            None,
+        ),
+        "tenants list": (("tenants", "list", "--by", "zoe"), "default"),
+        "tenants show": (("tenants", "show", "default", "--by", "zoe"), "only-ours"),
+        "users list": (("users", "list", "--json", *t), "only-ours"),
+        "users show": (("users", "show", "only-ours", *t), "Only-ours"),
+        "users set": (("users", "set", "only-ours", "--department", "x", *t), None),
+        "users activate": (("users", "activate", "only-ours", *t), None),
+        "users password": (("users", "password", "only-ours", *t), None),
+        "users import": (("users", "import", str(_users_file(tmp_path)), *t), None),
+        "roles list": (("roles", "list", "--json", *t), "Reader"),
+        "roles create": (("roles", "create", "acme-only", "--name", "A", *t), None),
+        "roles set": (("roles", "set", "reader", "--name", "Mine", *t), None),
+        "settings required set": (("settings", "required", "set", "tickets", "subject", *t), None),
+        "settings required show": (("settings", "required", "show", "--json", *t), None),
+    }
+    refused = {  # what acme is told, where it names the default tenant's things
+        "queues": "only the default tenant's operators",
+        "dlq show": f"no dead letter with id {letter}",
+        "dlq replay": f"no dead letter with id {letter}",
+        "tokens create": "has no user 'only-ours'",
+        "tokens revoke": "has no token named 'ours-token'",
+        "tickets show": f"no ticket '{ours}'",
+        "tickets move": f"no ticket '{ours}'",
+        "tickets classify": f"no ticket '{ours}'",
+        "tickets comment": f"no ticket '{ours}'",
+        "tickets cancel": f"no ticket '{ours}'",
+        "tenants create": "zoe may not",
+        "tenants list": "zoe may not",
+        "tenants show": "zoe may not",
+        "users show": "has no user 'only-ours'",
+        "users set": "has no user 'only-ours'",
+        "users activate": "has no user 'only-ours'",
+        "users password": "has no user 'only-ours'",
+        "roles set": "has no role 'reader'",
+    }
+    listed = set(calls) | set(NOT_TENANT_DATA)
+    assert set(verbs()) <= listed, f"verbs without an isolation check: {set(verbs()) - listed}"
+    for verb, (args, secret) in calls.items():
+        stdin = "a new password 123\n" if verb == "users password" else ""
+        code, text = cli(*args, stdin=stdin)
+        assert "Traceback" not in text, (verb, text)
+        if secret is not None:
+            assert secret not in text, (verb, text)
+        if verb in refused:
+            assert code == 2 and refused[verb] in text, (verb, code, text)
+    # Then the default tenant is as it was
+    assert _snapshot() == before
+
+
+def _snapshot() -> Any:
+    tickets = json.loads(cli("tickets", "list", "--json")[1])
+    shown = [json.loads(cli("tickets", "show", t["id"], "--json")[1]) for t in tickets]
+    letters = json.loads(cli("dlq", "list", "--json", "--all")[1])
+    users = json.loads(cli("users", "list", "--json")[1])
+    roles = json.loads(cli("roles", "list", "--json")[1])
+    tokens = json.loads(cli("tokens", "list", "--json")[1])
+    required = json.loads(cli("settings", "required", "show", "--json")[1])
+    return shown, letters, users, roles, tokens, required
+
+
+def _users_file(tmp_path: Path) -> Path:
+    path = tmp_path / "users.jsonl"
+    record = {
+        "user_id": "zoe",
+        "name": "Zoe",
+        "email": "zoe@example.org",
+        "active": True,
+        "version": 1,
+    }
+    path.write_text(json.dumps(record) + "\n")
+    return path
+
+
+def _enrollment() -> dict[str, Any]:
+    return {
+        "kind": "enrollment",
+        "ra": "RA-1",
+        "company": "1",
+        "academic_period": "2026-2",
+        "contract_id": "CT-1",
+        "contract_status": "active",
+        "version": 1,
+    }
