@@ -59,9 +59,21 @@ class OutgoingMail:
         return cls(**json.loads(body))
 
 
-def queue_mail(uow: UnitOfWork, mail: OutgoingMail, *, about: str) -> str:
+#: Outbox header of a mail row: the company and branch whose mail settings send it.
+MAIL_SCOPE = "x-hub-mail-scope"
+
+
+def queue_mail(
+    uow: UnitOfWork,
+    mail: OutgoingMail,
+    *,
+    about: str,
+    company: str | None = None,
+    branch: str | None = None,
+) -> str:
     """Write ``mail`` to the outbox in ``uow``'s transaction; returns its id, derived from the
-    unit of work's cause and ``about`` (the same cause queues the same id)."""
+    unit of work's cause and ``about`` (the same cause queues the same id). ``company`` and
+    ``branch`` (of the ticket it is about) choose the mail settings that send it."""
     mail_id = str(uuid.uuid5(_MAIL_NS, f"{uow.cause.seed}\x1f{about}\x1f{mail.to}"))
     now = uow.now()
     uow.session.add(
@@ -73,7 +85,7 @@ def queue_mail(uow: UnitOfWork, mail: OutgoingMail, *, about: str) -> str:
             exchange=MAIL_EXCHANGE,
             routing_key=mail.to[:400],
             subject=about[:400],
-            headers={},
+            headers={MAIL_SCOPE: {"company": company, "branch": branch}},
             body=mail.to_json(),
             correlation_id=uow.cause.correlation_id,
             causation_id=uow.cause.id,

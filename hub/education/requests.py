@@ -116,7 +116,13 @@ def receive_request(uow: UnitOfWork, request: RequestCreated) -> Ticket | Reject
         request_charge(uow, config, tt, row, ticket.id, enrollment=enrollment, new_ticket=True)
     if tt.email is not None and tt.email.on_open:
         if student.email:
-            queue_mail(uow, opening_mail(tt, request, ticket.id), about=ticket.id)
+            queue_mail(
+                uow,
+                opening_mail(tt, request, ticket.id),
+                about=ticket.id,
+                company=request.company,
+                branch=request.branch,
+            )
         else:
             log.info("request %s: the student has no e-mail address", request.request_id)
     return ticket
