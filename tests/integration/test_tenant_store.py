@@ -4,8 +4,10 @@ required fields on every path, and provisioning that completes without changing 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import text
 
 from hub.identity.access import permissions_of
@@ -18,6 +20,7 @@ from hub.tenancy.required import RequiredFieldMissing
 from hub.web.tokens import Tokens, digest
 from hub.workflow import service
 from hub.workflow.loader import load_demo
+from tests.support.people import person
 
 
 def test_an_upgrade_turns_token_roles_into_roles_of_the_tokens_users(database_url: str) -> None:
@@ -148,3 +151,24 @@ def test_provisioning_again_completes_what_is_missing_and_changes_nothing_else(
     with factory.sessions() as s:
         row = s.get(Tenant, "acme")
         assert row is not None and (row.name, row.plan) == ("Acme", "starter")
+
+
+def test_a_configuration_may_name_only_attendants_it_lists_or_users_of_the_tenant(
+    factory: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    from hub.errors import ConfigurationError
+    from hub.workflow.loader import DEMO_CONFIG, read_raw
+
+    raw = read_raw(DEMO_CONFIG)
+    raw["service_groups"]["finance-approvals"]["members"].append("zoe")
+    path = tmp_path / "workflow.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with (
+        pytest.raises(ConfigurationError, match=r"members\[2\]: unknown attendant 'zoe'"),
+        factory(Cause.action(tenant="default")) as uow,
+    ):
+        service.apply_config_file(uow, path)
+    person(factory, "zoe", "user")  # once she is a user of the tenant, she may be named
+    with factory(Cause.action(tenant="default")) as uow:
+        version, created = service.apply_config_file(uow, path)
+    assert created
