@@ -87,7 +87,9 @@ def clear_queues(amqp_url: str, queues: list[str]) -> None:
     """Delete the benchmark's queues on RabbitMQ, so a mode never feeds another's queues."""
     import pika
 
-    conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    from producers.publisher import connection_parameters
+
+    conn = pika.BlockingConnection(connection_parameters(amqp_url))
     try:
         for q in queues:
             ch = conn.channel()
