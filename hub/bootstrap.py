@@ -161,6 +161,7 @@ def build(
     observer = observer or Observer()
     uow = UnitOfWorkFactory(make_engine(url), clock or SystemClock())
     chosen = list(default_consumers(settings.consumers) if consumers is None else consumers)
+    observer.expect(t for c in chosen for t in c.handlers)
     transport = transport or transport_for(settings.effective_broker_url)
     relay = OutboxRelay(uow, transport, observer=observer, deliverers=_deliverers(settings))
     uow.on_commit = relay.wake.set
