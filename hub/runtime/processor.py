@@ -50,6 +50,8 @@ from hub.runtime.uow import (
 from hub.store.db import is_store_outage
 from hub.store.models import DeadLetter, HandlingAttempt, InboxEntry, OutboxMessage
 from schemas import CloudEvent, decode
+from schemas.binary import attributes as binary_attributes
+from schemas.binary import structured
 
 log = logging.getLogger("hub.runtime")
 
@@ -123,7 +125,7 @@ class Processor:
 
     def __call__(self, delivery: Delivery) -> Outcome:
         started = time.perf_counter()
-        meta = _peek(delivery.body)
+        meta = _peek(delivery.body, delivery.headers)
         with log_context(
             event_id=delivery.message_id or meta.get("id"),
             correlation_id=meta.get("correlationid") or meta.get("id"),
@@ -157,7 +159,7 @@ class Processor:
                 single.append(d)
                 continue
             try:
-                event = decode(d.body)
+                event = decode(structured(d.body, d.headers, d.content_type))
             except Exception:
                 single.append(d)
                 continue
@@ -307,7 +309,7 @@ class Processor:
         consumer = self.consumers.get(d.queue)
         name = consumer.name if consumer else d.queue.removeprefix("hub.")
         attempt = _int(d.headers.get(ATTEMPT), 1)
-        peek_type = _peek(d.body).get("type") or "?"
+        peek_type = _peek(d.body, d.headers).get("type") or "?"
         redelivered = d.delivery_count > 1
         try:
             if redelivered:
@@ -319,7 +321,7 @@ class Processor:
                     )
             if consumer is None:
                 raise PermanentError(f"no consumer reads queue {d.queue!r}")
-            event = decode(d.body)
+            event = decode(structured(d.body, d.headers, d.content_type))
             handler = consumer.handlers.get(event.type)
             if handler is None:
                 raise PermanentError(
@@ -418,7 +420,7 @@ class Processor:
         headers[ATTEMPT] = attempt + 1
         headers.setdefault(FIRST_FAILURE, now.isoformat())
         headers[LAST_ERROR] = f"{type(error).__name__}: {error}"[:500]
-        meta = _peek(d.body)
+        meta = _peek(d.body, d.headers)
         with self.uow.sessions.begin() as session:
             session.add(
                 OutboxMessage(
@@ -442,7 +444,7 @@ class Processor:
     def _dead_letter(self, d: Delivery, name: str, attempt: int, error: Exception) -> None:
         now = self.uow.clock.now()
         first = _parse_time(d.headers.get(FIRST_FAILURE)) or now
-        meta = _peek(d.body)
+        meta = _peek(d.body, d.headers)
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         with self.uow.sessions.begin() as session:
             if d.delivery_count > 1 and _already_dead(session, name, d.body):
@@ -488,7 +490,7 @@ class Processor:
             self._dead_letter(original, name, _int(d.headers.get(ATTEMPT), 1), error)
         except OperationalError:
             return Outcome.RETURNED, "?", name
-        return Outcome.DEAD, _peek(d.body).get("type") or "?", name
+        return Outcome.DEAD, _peek(d.body, d.headers).get("type") or "?", name
 
 
 def _already_dead(session: Session, consumer: str, body: bytes) -> bool:
@@ -516,8 +518,15 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
-def _peek(body: bytes) -> dict[str, Any]:
+_PEEKED = ("id", "type", "subject", "correlationid", "causationid")
+
+
+def _peek(body: bytes, headers: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Best-effort attributes of a message that may not be valid, for operators' views."""
+    binary = binary_attributes(headers or {})
+    if binary is not None:
+        obj: Any = binary
+        return {k: v for k, v in obj.items() if k in _PEEKED and isinstance(v, str)}
     try:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -527,7 +536,7 @@ def _peek(body: bytes) -> dict[str, Any]:
     return {
         k: v
         for k, v in obj.items()
-        if k in ("id", "type", "subject", "correlationid", "causationid") and isinstance(v, str)
+        if k in _PEEKED and isinstance(v, str)
     }
 
 
