@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A 3-node RabbitMQ cluster on this machine, beside the system's node (which is not touched).
 #
-#   deploy/rabbitmq/local-cluster.sh start|stop|status|stop-node N|start-node N|leader QUEUE
+#   deploy/rabbitmq/local-cluster.sh start|stop|status|urls [VHOST]
+#   deploy/rabbitmq/local-cluster.sh stop-node N|start-node N|ctl N ARGS...|queues N ARGS...
 #
 # Nodes hub-rmq1..3@localhost listen for AMQP on 127.0.0.1:5681..5683 (HUB_RMQ_PORT_BASE + N)
 # and for Erlang distribution on 25681..25683. Each has its own config file (the system's
@@ -126,8 +127,12 @@ case "${1:-}" in
   status) status ;;
   start-node) start_node "$2" ;;  # bring one node back (it rejoins its cluster by itself)
   stop-node) ctl "$2" -q stop ;;  # stop one node, as a failure would
-  leader)  # the node that leads a quorum queue: leader QUEUE [VHOST]
-    ctl 1 -q list_queues -p "${3:-/}" name leader --formatter json 2>/dev/null \
-      | python3 -c 'import json,sys; q=sys.argv[1]; print(next(r["leader"] for r in json.load(sys.stdin) if r["name"]==q))' "$2" ;;
-  *) echo "usage: $0 start|stop|status|start-node N|stop-node N|leader QUEUE [VHOST]" >&2; exit 2 ;;
+  ctl) n=$2; shift 2; ctl "$n" "$@" ;;  # rabbitmqctl on node N
+  queues) n=$2; shift 2; as_rabbitmq "$n" /usr/lib/rabbitmq/bin/rabbitmq-queues -n "$(node_name "$n")" "$@" ;;
+  upgrade) n=$2; shift 2; as_rabbitmq "$n" /usr/lib/rabbitmq/bin/rabbitmq-upgrade -n "$(node_name "$n")" "$@" ;;
+  urls)  # the hub's HUB_BROKER_URL for the cluster: urls [VHOST] (percent-encoded)
+    vhost=${2:-%2F}
+    printf 'amqp://guest:guest@127.0.0.1:%s/%s;' $((PORT_BASE + 1)) "$vhost" $((PORT_BASE + 2)) "$vhost" \
+      $((PORT_BASE + 3)) "$vhost" | sed 's/;$/\n/' ;;
+  *) echo "usage: $0 start|stop|status|urls [VHOST]|start-node N|stop-node N|ctl N ARGS|queues N ARGS|upgrade N ARGS" >&2; exit 2 ;;
 esac
