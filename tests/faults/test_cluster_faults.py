@@ -81,6 +81,8 @@ def test_the_leader_of_the_hubs_queues_stops_mid_run(
     stopped: list[int] = []
 
     def stop_the_leader() -> None:
+        replicas = {str(r["name"]): r["members"] for r in cluster.queues(vhost)}
+        assert all(len(replicas[q]) == len(NODES) for q in HUB_QUEUES), replicas  # type: ignore[arg-type]
         leader = cluster.leader(vhost, "hub.finance-agreements")
         cluster.stop_node(leader)
         stopped.append(leader)

@@ -132,3 +132,15 @@ def test_hub_publish_reports_a_refusal_in_one_line_at_once(case: str, tmp_path: 
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and code in lines[0], out.stderr
     assert "wrong" not in out.stderr  # the password is not echoed
+
+
+def test_hub_run_reports_a_refusal_in_one_line_at_once(tmp_path: Path) -> None:
+    require("RabbitMQ", AMQP_HOST, 5672)
+    url, code = REFUSED["wrong password"]
+    env = hub_env({"broker_url": url, "database_url": f"sqlite:///{tmp_path}/hub.db"})
+    started = time.monotonic()
+    out = run_cli(env, "run", "--no-http", timeout=60)
+    assert time.monotonic() - started < 30, "hub run retried a refusal"
+    assert out.returncode != 0
+    errors = [line for line in out.stderr.splitlines() if code in line]
+    assert len(errors) == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
