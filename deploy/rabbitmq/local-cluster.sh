@@ -66,13 +66,18 @@ CONF
   chown -R rabbitmq:rabbitmq "$BASE"
 }
 
-running() { ctl "$1" -q status >/dev/null 2>&1; }
+alive() { ctl "$1" -q ping >/dev/null 2>&1; }      # the node's Erlang VM answers
+running() { ctl "$1" -q status >/dev/null 2>&1; }  # and RabbitMQ runs in it
 
-start_node() {
+launch() {  # start node N's process, without waiting for it
   local n=$1
   prepare "$n"
-  if running "$n"; then return 0; fi
+  if alive "$n"; then return 0; fi
   as_rabbitmq "$n" "$SERVER" -detached >/dev/null 2>&1 || true
+}
+
+await_node() {
+  local n=$1
   # the node answers the CLI only once it has registered with epmd: ask again until then
   for _ in $(seq 1 90); do
     ctl "$n" -q await_startup --timeout 90 >/dev/null 2>&1 && return 0
@@ -82,6 +87,8 @@ start_node() {
   return 1
 }
 
+start_node() { launch "$1"; await_node "$1"; }
+
 joined() {  # is node N a running member of node 1's cluster?
   ctl 1 -q cluster_status --formatter json 2>/dev/null | grep -q "\"$(node_name "$1")\""
 }
@@ -89,9 +96,10 @@ joined() {  # is node N a running member of node 1's cluster?
 start() {
   mkdir -p "$BASE"
   chown rabbitmq:rabbitmq "$BASE"
-  start_node 1
+  # all at once: with pause_minority a member that starts alone waits for its peers
+  for n in "${NODES[@]}"; do launch "$n"; done
+  for n in "${NODES[@]}"; do await_node "$n"; done
   for n in 2 3; do
-    start_node "$n"
     if ! joined "$n"; then
       {
         ctl "$n" -q stop_app
@@ -110,13 +118,13 @@ start() {
 
 stop() {
   for n in 3 2 1; do
-    if running "$n"; then ctl "$n" -q stop >/dev/null 2>&1 || true; fi
+    if alive "$n"; then ctl "$n" -q stop >/dev/null 2>&1 || true; fi
   done
 }
 
 status() {
   for n in "${NODES[@]}"; do
-    if running "$n"; then state=running; else state=stopped; fi
+    if running "$n"; then state=running; elif alive "$n"; then state=starting; else state=stopped; fi
     echo "$(node_name "$n") 127.0.0.1:$((PORT_BASE + n)) $state"
   done
 }
