@@ -49,7 +49,7 @@ from hub.runtime.uow import (
 )
 from hub.store.db import is_store_outage
 from hub.store.models import DeadLetter, HandlingAttempt, InboxEntry, OutboxMessage
-from schemas import CloudEvent, decode
+from schemas import CloudEvent, InvalidMessage, decode
 from schemas.binary import attributes as binary_attributes
 from schemas.binary import structured
 
@@ -447,9 +447,12 @@ class Processor:
         meta = _peek(d.body, d.headers)
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         with self.uow.sessions.begin() as session:
-            if d.delivery_count > 1 and _already_dead(session, name, d.body):
+            # a producer that resends what the broker did not confirm (a node lost) sends the
+            # same invalid bytes again: they are in the dead-letter store once
+            resent = isinstance(error, InvalidMessage) and bool(d.message_id)
+            if (d.delivery_count > 1 or resent) and _already_dead(session, name, d.body):
                 # dead-lettered before the worker could settle it (a crash in between)
-                log.info("redelivered %s is in the dead-letter store already", d.message_id)
+                log.info("%s is in the dead-letter store already", d.message_id)
                 return
             session.add(
                 DeadLetter(
