@@ -450,7 +450,9 @@ class Processor:
             # a producer that resends what the broker did not confirm (a node lost) sends the
             # same invalid bytes again: they are in the dead-letter store once
             resent = isinstance(error, InvalidMessage) and bool(d.message_id)
-            if (d.delivery_count > 1 or resent) and _already_dead(session, name, d.body):
+            if (d.delivery_count > 1 and _already_dead(session, name, d.body)) or (
+                resent and _already_dead(session, name, d.body, d.message_id)
+            ):
                 # dead-lettered before the worker could settle it (a crash in between)
                 log.info("%s is in the dead-letter store already", d.message_id)
                 return
@@ -496,16 +498,17 @@ class Processor:
         return Outcome.DEAD, _peek(d.body, d.headers).get("type") or "?", name
 
 
-def _already_dead(session: Session, consumer: str, body: bytes) -> bool:
-    """Whether these very bytes await action in ``consumer``'s dead letters."""
-    found = session.scalar(
-        select(DeadLetter.id)
-        .where(
-            DeadLetter.consumer == consumer, DeadLetter.status == "dead", DeadLetter.body == body
-        )
-        .limit(1)
+def _already_dead(
+    session: Session, consumer: str, body: bytes, message_id: str | None = None
+) -> bool:
+    """Whether these very bytes (under ``message_id``, when given) await action in
+    ``consumer``'s dead letters."""
+    query = select(DeadLetter.id).where(
+        DeadLetter.consumer == consumer, DeadLetter.status == "dead", DeadLetter.body == body
     )
-    return found is not None
+    if message_id is not None:
+        query = query.where(DeadLetter.event_id == message_id)
+    return session.scalar(query.limit(1)) is not None
 
 
 def _message_key(d: Delivery) -> str:
