@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from hub.clock import Clock, SystemClock
 from hub.errors import ConfigurationError
+from hub.runtime import tracing
 from hub.runtime.housekeeping import prune
 from hub.runtime.observe import Observer
 from hub.runtime.policy import RetryPolicy
@@ -165,7 +166,9 @@ def build(
 
         ensure_default_tenant(uow)
     chosen = list(default_consumers(settings.consumers) if consumers is None else consumers)
+    observer.expect(t for c in chosen for t in c.handlers)
     transport = transport or transport_for(settings.effective_broker_url)
+    tracing.configure(settings.effective_broker_url)
     relay = OutboxRelay(uow, transport, observer=observer, deliverers=_deliverers(settings))
     uow.on_commit = relay.wake.set
     processor = Processor(

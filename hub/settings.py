@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from hub.errors import ConfigurationError
+from hub.runtime.broker_url import SEPARATOR, is_amqp, join_urls, parse_amqp
 
 ENV_PREFIX = "HUB_"
 DEFAULT_SETTINGS_FILE = "hub.toml"
@@ -48,7 +49,8 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(
         default=None,
         description="amqp://user:pass@host:port/vhost, kafka://host:port, memory://, "
-        "or sqla+sqlite:///path. Default: the embedded broker in data_dir.",
+        "or sqla+sqlite:///path. Default: the embedded broker in data_dir. Several RabbitMQ "
+        "nodes: amqp URLs separated by ';' (or a list in the settings file), tried in turn.",
     )
     database_url: str | None = Field(
         default=None,
@@ -132,11 +134,22 @@ class Settings(BaseSettings):
             return [v.strip() for v in value.split(",") if v.strip()] or None
         return value
 
+    @field_validator("broker_url", mode="before")
+    @classmethod
+    def _join_broker_list(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            return join_urls([str(v) for v in value]) if value else None
+        return value
+
     @field_validator("broker_url")
     @classmethod
     def _known_broker(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
+        value = value.strip()
+        if SEPARATOR in value or is_amqp(value):
+            parse_amqp(value)  # a BrokerUrlError (a ValueError) says which part is wrong
+            return join_urls(value)
         scheme = value.split("://", 1)[0] if "://" in value else ""
         if scheme not in {
             "amqp",

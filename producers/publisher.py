@@ -5,7 +5,12 @@
 
 ``publish`` returns once RabbitMQ has confirmed the message. An event no queue is bound to
 raises ``Unroutable`` instead of vanishing. A lost connection is re-opened and the publish
-retried (with backoff, for ``retry_for`` seconds) before ``PublishFailed`` is raised.
+retried (with backoff, for ``retry_for`` seconds) before ``PublishFailed`` is raised; a broker
+that refuses the connection (access refused, no such vhost) raises ``ConnectionRefused`` at once.
+
+The URL takes every documented form (``...:5672//``, ``.../%2f``, ``.../``) and may list a
+cluster's nodes (``amqp://h1:5672//;amqp://h2:5673//``, or a list): each connection goes to the
+first node that answers, so a publish carries on when a node is lost.
 """
 
 from __future__ import annotations
@@ -17,8 +22,15 @@ from typing import Any
 
 import pika
 import pika.exceptions
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
+from hub.runtime.broker_url import parse_amqp
 from schemas import CONTENT_TYPE, CloudEvent, decode
 
 EXCHANGE = "hub.events"
@@ -30,6 +42,31 @@ class Unroutable(Exception):
 
 class PublishFailed(Exception):
     """The broker could not be reached or did not confirm, after retries."""
+
+
+class ConnectionRefused(PublishFailed):
+    """The broker refused the connection: wrong user or password, no such vhost, no
+    permission. Raised at once: retrying cannot help."""
+
+
+#: What pika raises when the broker refuses the connection for good.
+_REFUSALS = (
+    pika.exceptions.ProbableAuthenticationError,
+    pika.exceptions.ProbableAccessDeniedError,
+    pika.exceptions.AuthenticationError,
+)
+
+
+def connection_parameters(url: str | list[str]) -> list[pika.URLParameters]:
+    """pika's parameters for each node of ``url`` (one URL or a failover list), one attempt
+    each, read by the hub's own URL parser (pika reads ``//`` as an empty vhost)."""
+    out = []
+    for address in parse_amqp(url):
+        params = pika.URLParameters(address.url)
+        params.connection_attempts = 1
+        params.socket_timeout = 5
+        out.append(params)
+    return out
 
 
 _CONNECTION_ERRORS = (
@@ -44,11 +81,14 @@ _CONNECTION_ERRORS = (
 
 class Publisher:
     def __init__(
-        self, url: str, *, exchange: str = EXCHANGE, retry_for: float = 30.0, declare: bool = True
+        self,
+        url: str | list[str],
+        *,
+        exchange: str = EXCHANGE,
+        retry_for: float = 30.0,
+        declare: bool = True,
     ) -> None:
-        self.params = pika.URLParameters(url)
-        self.params.connection_attempts = 1
-        self.params.socket_timeout = 5
+        self.params = connection_parameters(url)
         self.exchange = exchange
         self.retry_for = retry_for
         self.declare = declare
@@ -66,7 +106,10 @@ class Publisher:
     def _open(self) -> Any:
         if self._channel is None or not self._channel.is_open:
             self.close()
-            self._conn = pika.BlockingConnection(self.params)
+            try:
+                self._conn = pika.BlockingConnection(self.params)
+            except _REFUSALS as e:
+                raise ConnectionRefused(_refusal(e)) from None
             channel = self._conn.channel()
             channel.confirm_delivery()
             if self.declare:
@@ -92,7 +135,8 @@ class Publisher:
         )
         try:
             for attempt in Retrying(
-                retry=retry_if_exception_type(_CONNECTION_ERRORS),
+                retry=retry_if_exception_type(_CONNECTION_ERRORS)
+                & retry_if_not_exception_type(ConnectionRefused),
                 wait=wait_exponential(multiplier=0.2, max=5),
                 stop=stop_after_delay(self.retry_for),
                 reraise=True,
@@ -104,9 +148,13 @@ class Publisher:
                         )
                     except pika.exceptions.UnroutableError:
                         raise Unroutable(f"no queue is bound to {event_type!r}") from None
+                    except ConnectionRefused:
+                        raise
                     except _CONNECTION_ERRORS:
                         self.close()
                         raise
+        except ConnectionRefused:
+            raise
         except _CONNECTION_ERRORS as e:
             raise PublishFailed(f"could not publish {event_id}: {e!r}") from None
 
@@ -126,6 +174,16 @@ class Publisher:
                 conn.close()
             except Exception:  # already broken
                 pass
+
+
+def _refusal(error: BaseException) -> str:
+    """One line from pika's refusal: the broker's own reply (``ACCESS_REFUSED - ...``)."""
+    text = str(error)
+    for code in ("ACCESS_REFUSED", "NOT_ALLOWED"):
+        if code in text:
+            reply = code + text.split(code, 1)[1].split("'", 1)[0]
+            return "RabbitMQ refused the connection: " + reply.split(" For details", 1)[0]
+    return f"RabbitMQ refused the connection: {error!r}"
 
 
 def _encode(event: CloudEvent | dict[str, Any] | bytes, validate: bool) -> tuple[bytes, str, str]:

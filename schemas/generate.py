@@ -1,4 +1,5 @@
-"""Write the JSON Schema files of ``schemas/json`` from the models: ``python -m schemas.generate``."""
+"""Write the JSON Schema files of ``schemas/json`` and the AsyncAPI document
+``schemas/asyncapi.json`` from the models: ``python -m schemas.generate``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from schemas.registry import json_schemas
 
 JSON_DIR = Path(__file__).parent / "json"
+ASYNCAPI_FILE = Path(__file__).parent / "asyncapi.json"
 
 
 def render(schema: dict[str, object]) -> str:
@@ -29,6 +31,15 @@ def write(directory: Path = JSON_DIR) -> list[Path]:
     return written
 
 
+def write_asyncapi(path: Path = ASYNCAPI_FILE) -> Path:
+    from schemas.asyncapi import document
+
+    path.write_text(render(document()))
+    return path
+
+
 if __name__ == "__main__":
     for p in write(Path(sys.argv[1]) if len(sys.argv) > 1 else JSON_DIR):
         print(p)
+    if len(sys.argv) <= 1:
+        print(write_asyncapi())

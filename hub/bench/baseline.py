@@ -19,6 +19,8 @@ from typing import Any
 import pika
 import psycopg
 
+from producers.publisher import connection_parameters
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS baseline_inbox (key TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS baseline_tickets (id TEXT PRIMARY KEY, origin TEXT, body JSONB);
@@ -82,7 +84,7 @@ def main(amqp_url: str, dsn: str, queue: str, prefetch: int = 64) -> None:
     db = psycopg.connect(dsn)
     with db.transaction():
         db.execute(SCHEMA)
-    conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    conn = pika.BlockingConnection(connection_parameters(amqp_url))
     channel = conn.channel()
     channel.confirm_delivery()
     channel.basic_qos(prefetch_count=prefetch)

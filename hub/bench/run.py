@@ -19,13 +19,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psycopg
 
+from hub.bench.cluster import CLUSTER_URL
 from hub.bench.mix import ANSWERS, Mix
 from hub.runtime.transport import EVENTS_EXCHANGE, Delivery, Outgoing
 from hub.runtime.transports import transport_for
@@ -53,6 +54,10 @@ class Result:
     rss_last_mb: float
     duplicates_downstream: int
     lost: int
+    max_ms: float = 0.0
+    #: The longest time with no answer at all while events were waiting (a stall).
+    longest_gap_ms: float = 0.0
+    fault: str = ""
 
 
 @dataclass
@@ -87,7 +92,9 @@ def clear_queues(amqp_url: str, queues: list[str]) -> None:
     """Delete the benchmark's queues on RabbitMQ, so a mode never feeds another's queues."""
     import pika
 
-    conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    from producers.publisher import connection_parameters
+
+    conn = pika.BlockingConnection(connection_parameters(amqp_url))
     try:
         for q in queues:
             ch = conn.channel()
@@ -206,9 +213,13 @@ def measure(
     timeout: float,
     settled: Callable[[], tuple[int, int]],
     workdir: Path,
+    fault: Callable[[], None] | None = None,
+    fault_after: float = 0.0,
+    fault_name: str = "",
 ) -> Result:
     """Run ``workers`` processes of ``target`` against ``mix``; ``settled`` tells how many
-    (enrollments, dead letters) the store holds."""
+    (enrollments, dead letters) the store holds. ``fault``, when given, runs ``fault_after``
+    seconds after the first event is sent (a node loss, to measure what failover costs)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), **target.env}
     logs = [workdir / f"{mode}-{target.broker}-{i}.log" for i in range(workers)]
     procs = [
@@ -225,6 +236,10 @@ def measure(
         collector.start()
         sampler.start()
         started = time.time()
+        if fault is not None:
+            timer = threading.Timer(fault_after, fault)
+            timer.daemon = True
+            timer.start()
         publish(target.broker_url, mix, rate, sent)
         deadline = time.monotonic() + timeout
         while len(collector.answered) < mix.expected_answers and time.monotonic() < deadline:
@@ -264,7 +279,16 @@ def measure(
         lost=(mix.expected_answers - got)
         + max(0, mix.enrollments - enrollments)
         + max(0, mix.invalid - dead),
+        max_ms=round(max(latencies, default=0.0) * 1000, 1),
+        longest_gap_ms=_longest_gap(sorted(collector.answered.values()), started),
+        fault=fault_name,
     )
+
+
+def _longest_gap(answers: list[float], started: float) -> float:
+    """The longest interval without an answer, from the first send to the last answer."""
+    times = [started, *answers]
+    return round(max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0) * 1000, 1)
 
 
 def _prepare_hub_store(database_url: str, mix: Mix) -> Callable[[], tuple[int, int]]:
@@ -318,14 +342,23 @@ def _hub_target(broker: str, broker_url: str, database_url: str) -> Target:
 
 @contextmanager
 def hub_site(
-    broker: str, workdir: Path, *, amqp_url: str, pg_url: str, kafka_url: str | None = None
+    broker: str,
+    workdir: Path,
+    *,
+    amqp_url: str,
+    pg_url: str,
+    kafka_url: str | None = None,
+    cluster_url: str | None = None,
 ) -> Iterator[tuple[str, str]]:
     """A broker URL and a fresh database URL for ``broker``; cleaned up afterwards. Kafka
-    without ``kafka_url`` is librdkafka's mock cluster inside this process."""
+    without ``kafka_url`` is librdkafka's mock cluster inside this process; ``rabbitmq-cluster``
+    without ``cluster_url`` is the local 3-node cluster (``deploy/rabbitmq/local-cluster.sh``)."""
     from consumers import ALL
 
     queues = [c.queue for c in ALL]
-    if broker == "rabbitmq":
+    if broker in {"rabbitmq", "rabbitmq-cluster"}:
+        if broker == "rabbitmq-cluster":
+            amqp_url = cluster_url or CLUSTER_URL
         clear_queues(amqp_url, [TAP, BASELINE_QUEUE, *queues])
         try:
             with fresh_postgres(pg_url) as db:
@@ -354,24 +387,45 @@ def run_hub(
     timeout: float,
     workdir: Path,
     kafka_url: str | None = None,
+    cluster_url: str | None = None,
+    stop_leader_after: float | None = None,
 ) -> Result:
     from consumers import ALL
 
-    site = hub_site(broker, workdir, amqp_url=amqp_url, pg_url=pg_url, kafka_url=kafka_url)
+    site = hub_site(
+        broker,
+        workdir,
+        amqp_url=amqp_url,
+        pg_url=pg_url,
+        kafka_url=kafka_url,
+        cluster_url=cluster_url,
+    )
     with site as (broker_url, db):
         transport = transport_for(broker_url)
         transport.setup({**{c.queue: c.event_types for c in ALL}, TAP: list(ANSWERS)})
         transport.close()
-        return measure(
-            "hub",
-            _hub_target(broker, broker_url, db),
-            mix,
-            workers=workers,
-            rate=rate,
-            timeout=timeout,
-            settled=_prepare_hub_store(db, mix),
-            workdir=workdir,
-        )
+        loss = None
+        if stop_leader_after is not None and broker == "rabbitmq-cluster":
+            from hub.bench.cluster import LeaderLoss
+
+            loss = LeaderLoss(broker_url, "hub.finance-agreements")
+        try:
+            return measure(
+                "hub",
+                _hub_target(broker, broker_url, db),
+                mix,
+                workers=workers,
+                rate=rate,
+                timeout=timeout,
+                settled=_prepare_hub_store(db, mix),
+                workdir=workdir,
+                fault=loss,
+                fault_after=stop_leader_after or 0.0,
+                fault_name=f"leader stopped at {stop_leader_after}s" if loss else "",
+            )
+        finally:
+            if loss is not None:
+                loss.restore()
 
 
 def run_baseline(
@@ -426,55 +480,77 @@ def bench(
     amqp_url: str,
     pg_url: str,
     events: int,
-    workers: int,
+    workers: int | Sequence[int],
     duplicates: float,
     rate: float,
     timeout: float,
     baseline: bool = True,
     kafka_url: str | None = None,
+    cluster_url: str | None = None,
+    stop_leader_after: float | None = None,
 ) -> dict[str, object]:
+    """Each broker mode with each worker count, and the baseline beside them, in one run;
+    ratios side by side: hub/baseline, N workers/1 worker, cluster/single node."""
+    counts = [workers] if isinstance(workers, int) else list(workers)
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
-        for broker in brokers:
-            workdir = Path(tmp) / broker
-            workdir.mkdir()
-            mix = Mix(events, duplicates, tag=f"{broker}-{uuid.uuid4().hex[:6]}")
-            results.append(
-                run_hub(
-                    broker,
-                    mix,
-                    amqp_url=amqp_url,
-                    pg_url=pg_url,
-                    workers=workers,
-                    rate=rate,
-                    timeout=timeout,
-                    workdir=workdir,
-                    kafka_url=kafka_url,
+        for count in counts:
+            for broker in brokers:
+                workdir = Path(tmp) / f"{broker}-{count}"
+                workdir.mkdir()
+                mix = Mix(events, duplicates, tag=f"{broker}-{uuid.uuid4().hex[:6]}")
+                results.append(
+                    run_hub(
+                        broker,
+                        mix,
+                        amqp_url=amqp_url,
+                        pg_url=pg_url,
+                        workers=count,
+                        rate=rate,
+                        timeout=timeout,
+                        workdir=workdir,
+                        kafka_url=kafka_url,
+                        cluster_url=cluster_url,
+                        stop_leader_after=stop_leader_after,
+                    )
                 )
-            )
-        if baseline:
-            workdir = Path(tmp) / "baseline"
-            workdir.mkdir()
-            mix = Mix(events, duplicates, tag=f"baseline-{uuid.uuid4().hex[:6]}")
-            results.append(
-                run_baseline(
-                    mix,
-                    amqp_url=amqp_url,
-                    pg_url=pg_url,
-                    workers=workers,
-                    rate=rate,
-                    timeout=timeout,
-                    workdir=workdir,
+            if baseline:
+                workdir = Path(tmp) / f"baseline-{count}"
+                workdir.mkdir()
+                mix = Mix(events, duplicates, tag=f"baseline-{uuid.uuid4().hex[:6]}")
+                results.append(
+                    run_baseline(
+                        mix,
+                        amqp_url=amqp_url,
+                        pg_url=pg_url,
+                        workers=count,
+                        rate=rate,
+                        timeout=timeout,
+                        workdir=workdir,
+                    )
                 )
-            )
-    base = next((r for r in results if r.mode == "baseline"), None)
-    ratios = {
-        f"{r.broker}/baseline": round(r.events_per_s / base.events_per_s, 3)
-        for r in results
-        if base and r.mode == "hub" and base.events_per_s
-    }
+    ratios = _ratios(results)
     return {
         "results": [asdict(r) for r in results],
         "throughput_ratio": ratios,
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
     }
+
+
+def _ratios(results: Sequence[Result]) -> dict[str, float]:
+    """Throughput ratios between results of the same run."""
+    rate = {(r.mode, r.broker, r.workers): r.events_per_s for r in results}
+    out: dict[str, float] = {}
+    for (mode, broker, count), value in rate.items():
+        if mode != "hub":
+            continue
+        base = rate.get(("baseline", "rabbitmq", count))
+        if base:
+            out[f"{broker}/baseline {count}w"] = round(value / base, 3)
+        one = rate.get(("hub", broker, 1))
+        if one and count != 1:
+            out[f"{broker} {count}w/1w"] = round(value / one, 3)
+        single = rate.get(("hub", "rabbitmq", count))
+        if broker == "rabbitmq-cluster" and single:
+            out[f"rabbitmq-cluster/rabbitmq {count}w"] = round(value / single, 3)
+    return out

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from hub.cli.common import console, print_json
 
-BROKERS = ("rabbitmq", "embedded", "kafka")
+BROKERS = ("rabbitmq", "rabbitmq-cluster", "embedded", "kafka")
 
 
 def register(app: typer.Typer) -> None:
@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
 
 def bench(
     events: int = typer.Option(5000, min=1, help="Distinct events per mode."),
-    workers: int = typer.Option(1, min=1, max=16, help="Worker processes per mode."),
+    workers: list[int] = typer.Option(
+        [1], min=1, max=16, help="Worker processes per mode (repeat for several: 1, 2, 4)."
+    ),
     duplicates: float = typer.Option(0.05, min=0, max=1, help="Share of events sent twice."),
     rate: float = typer.Option(
         0, min=0, help="Offered events/s (open loop); 0: as fast as possible."
@@ -34,6 +36,16 @@ def bench(
         None, help="Kafka for --broker kafka (kafka://host:port); default: a mock cluster."
     ),
     amqp_url: str = typer.Option("amqp://guest:guest@127.0.0.1:5672/%2F", help="RabbitMQ."),
+    cluster_url: str | None = typer.Option(
+        None,
+        help="RabbitMQ cluster for --broker rabbitmq-cluster (';'-separated URLs); "
+        "default: the local cluster of deploy/rabbitmq/local-cluster.sh.",
+    ),
+    stop_leader_after: float | None = typer.Option(
+        None,
+        help="rabbitmq-cluster: stop the node leading hub.finance-agreements this many "
+        "seconds into the run (it is started again afterwards), to measure failover.",
+    ),
     pg_url: str = typer.Option(
         "postgresql+psycopg://root@127.0.0.1:5432/postgres",
         help="PostgreSQL server (a database is created and dropped for each mode).",
@@ -63,6 +75,8 @@ def bench(
         timeout=timeout,
         baseline=baseline,
         kafka_url=kafka_url,
+        cluster_url=cluster_url,
+        stop_leader_after=stop_leader_after,
     )
     if json_out:
         print_json(report)
@@ -75,6 +89,8 @@ def bench(
         "p50 ms",
         "p95 ms",
         "p99 ms",
+        "max ms",
+        "longest gap ms",
         "peak RSS MB",
         "RSS first/last MB",
         "dups downstream",
@@ -91,6 +107,8 @@ def bench(
             str(r["p50_ms"]),
             str(r["p95_ms"]),
             str(r["p99_ms"]),
+            str(r["max_ms"]),
+            str(r["longest_gap_ms"]),
             str(r["peak_rss_mb"]),
             f"{r['rss_first_mb']}/{r['rss_last_mb']}",
             str(r["duplicates_downstream"]),
@@ -98,5 +116,8 @@ def bench(
             str(r["seconds"]),
         )
     console.print(table)
+    for r in report["results"]:  # type: ignore[attr-defined]
+        if r["fault"]:
+            console.print(f"{r['broker']} {r['workers']}w: {r['fault']}")
     for name, ratio in report["throughput_ratio"].items():  # type: ignore[attr-defined]
         console.print(f"throughput {name}: {ratio}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterable
 
 
 class Observer:
@@ -14,6 +15,10 @@ class Observer:
         self._lock = threading.Lock()
         self.outcomes: Counter[tuple[str, str, str]] = Counter()
         self.published: Counter[str] = Counter()
+
+    def expect(self, event_types: Iterable[str]) -> None:
+        """The event types this process has handlers for (called once, at start-up); an
+        exporter labels other types as one ``other``, so that its label set stays bounded."""
 
     def outcome(self, consumer: str, event_type: str, outcome: str, seconds: float) -> None:
         with self._lock:

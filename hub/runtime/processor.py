@@ -50,7 +50,9 @@ from hub.runtime.uow import (
 )
 from hub.store.db import is_store_outage
 from hub.store.models import DeadLetter, HandlingAttempt, InboxEntry, OutboxMessage
-from schemas import CloudEvent, decode
+from schemas import CloudEvent, InvalidMessage, decode
+from schemas.binary import attributes as binary_attributes
+from schemas.binary import structured
 
 log = logging.getLogger("hub.runtime")
 
@@ -130,7 +132,7 @@ class Processor:
 
     def __call__(self, delivery: Delivery) -> Outcome:
         started = time.perf_counter()
-        meta = _peek(delivery.body)
+        meta = _peek(delivery.body, delivery.headers)
         with log_context(
             event_id=delivery.message_id or meta.get("id"),
             correlation_id=meta.get("correlationid") or meta.get("id"),
@@ -164,7 +166,7 @@ class Processor:
                 single.append(d)
                 continue
             try:
-                event = decode(d.body)
+                event = decode(structured(d.body, d.headers, d.content_type))
             except Exception:
                 single.append(d)
                 continue
@@ -325,7 +327,7 @@ class Processor:
         consumer = self.consumers.get(d.queue)
         name = consumer.name if consumer else d.queue.removeprefix("hub.")
         attempt = _int(d.headers.get(ATTEMPT), 1)
-        peek_type = _peek(d.body).get("type") or "?"
+        peek_type = _peek(d.body, d.headers).get("type") or "?"
         redelivered = d.delivery_count > 1
         try:
             if redelivered:
@@ -337,7 +339,7 @@ class Processor:
                     )
             if consumer is None:
                 raise PermanentError(f"no consumer reads queue {d.queue!r}")
-            event = decode(d.body)
+            event = decode(structured(d.body, d.headers, d.content_type))
             handler = consumer.handlers.get(event.type)
             if handler is None:
                 raise PermanentError(
@@ -441,7 +443,7 @@ class Processor:
         headers[ATTEMPT] = attempt + 1
         headers.setdefault(FIRST_FAILURE, now.isoformat())
         headers[LAST_ERROR] = f"{type(error).__name__}: {error}"[:500]
-        meta = _peek(d.body)
+        meta = _peek(d.body, d.headers)
         tenant = self.tenants.owner_of(meta)
         with self.uow.sessions.begin() as session:
             session.add(
@@ -467,13 +469,18 @@ class Processor:
     def _dead_letter(self, d: Delivery, name: str, attempt: int, error: Exception) -> None:
         now = self.uow.clock.now()
         first = _parse_time(d.headers.get(FIRST_FAILURE)) or now
-        meta = _peek(d.body)
+        meta = _peek(d.body, d.headers)
         tenant = self.tenants.owner_of(meta)
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         with self.uow.sessions.begin() as session:
-            if d.delivery_count > 1 and _already_dead(session, tenant, name, d.body):
+            # a producer that resends what the broker did not confirm (a node lost) sends the
+            # same invalid bytes again: they are in the dead-letter store once
+            resent = isinstance(error, InvalidMessage) and bool(d.message_id)
+            if (d.delivery_count > 1 and _already_dead(session, tenant, name, d.body)) or (
+                resent and _already_dead(session, tenant, name, d.body, d.message_id)
+            ):
                 # dead-lettered before the worker could settle it (a crash in between)
-                log.info("redelivered %s is in the dead-letter store already", d.message_id)
+                log.info("%s is in the dead-letter store already", d.message_id)
                 return
             session.add(
                 DeadLetter(
@@ -515,22 +522,23 @@ class Processor:
             self._dead_letter(original, name, _int(d.headers.get(ATTEMPT), 1), error)
         except OperationalError:
             return Outcome.RETURNED, "?", name
-        return Outcome.DEAD, _peek(d.body).get("type") or "?", name
+        return Outcome.DEAD, _peek(d.body, d.headers).get("type") or "?", name
 
 
-def _already_dead(session: Session, tenant: str, consumer: str, body: bytes) -> bool:
-    """Whether these very bytes await action in ``consumer``'s dead letters."""
-    found = session.scalar(
-        select(DeadLetter.id)
-        .where(
-            DeadLetter.tenant_id == tenant,
-            DeadLetter.status == "dead",
-            DeadLetter.consumer == consumer,
-            DeadLetter.body == body,
-        )
-        .limit(1)
+def _already_dead(
+    session: Session, tenant: str, consumer: str, body: bytes, message_id: str | None = None
+) -> bool:
+    """Whether these very bytes (under ``message_id``, when given) await action in the
+    tenant's dead letters of ``consumer``."""
+    query = select(DeadLetter.id).where(
+        DeadLetter.tenant_id == tenant,
+        DeadLetter.status == "dead",
+        DeadLetter.consumer == consumer,
+        DeadLetter.body == body,
     )
-    return found is not None
+    if message_id is not None:
+        query = query.where(DeadLetter.event_id == message_id)
+    return session.scalar(query.limit(1)) is not None
 
 
 def _message_key(d: Delivery) -> str:
@@ -546,20 +554,22 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
-def _peek(body: bytes) -> dict[str, Any]:
+_PEEKED = ("id", "type", "subject", "correlationid", "causationid", "tenantid")
+
+
+def _peek(body: bytes, headers: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Best-effort attributes of a message that may not be valid, for operators' views."""
+    binary = binary_attributes(headers or {})
+    if binary is not None:
+        obj: Any = binary
+        return {k: v for k, v in obj.items() if k in _PEEKED and isinstance(v, str)}
     try:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return {}
     if not isinstance(obj, dict):
         return {}
-    return {
-        k: v
-        for k, v in obj.items()
-        if k in ("id", "type", "subject", "correlationid", "causationid", "tenantid")
-        and isinstance(v, str)
-    }
+    return {k: v for k, v in obj.items() if k in _PEEKED and isinstance(v, str)}
 
 
 def _clean(headers: Mapping[str, Any], keep_attempts: bool = False) -> dict[str, Any]:

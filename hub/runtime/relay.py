@@ -14,9 +14,11 @@ puts it back in the outbox as it was.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -24,6 +26,7 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from hub.errors import PermanentError, TransientError
+from hub.runtime import tracing
 from hub.runtime.observe import Observer
 from hub.runtime.transport import DIRECT, Outgoing, Transport, Unroutable
 from hub.runtime.uow import UnitOfWorkFactory
@@ -141,11 +144,11 @@ class OutboxRelay:
         direct = [r for r in rows if r.exchange == DIRECT]
         done: list[OutboxMessage] = []
         if events:
-            self.transport.publish([_outgoing(r) for r in events])
+            self._send(events[0].exchange, events, mandatory=False)
             done.extend(events)
         for r in direct:  # retries and replays must reach their queue
             try:
-                self.transport.publish([_outgoing(r)], mandatory=True)
+                self._send(r.routing_key, [r], mandatory=True)
                 done.append(r)
             except Unroutable as e:
                 r.publish_attempts += 1
@@ -153,6 +156,16 @@ class OutboxRelay:
                 r.available_at = self.uow.clock.now() + timedelta(seconds=30)
                 log.error("outbox row %s: %s; will try again", r.id, e)
         return done
+
+    def _send(self, destination: str, rows: Sequence[OutboxMessage], *, mandatory: bool) -> None:
+        """Publish ``rows`` in one ``send`` span; each message carries the span's context in
+        its ``traceparent`` header (the event keeps its own ``traceparent`` extension)."""
+        messages = [_outgoing(r) for r in rows]
+        causes = [_traceparent(r.body) for r in rows] if tracing.active() else []
+        with tracing.sending_span(destination, [m.message_id for m in messages], causes) as tp:
+            if tp:
+                messages = [replace(m, headers={**m.headers, "traceparent": tp}) for m in messages]
+            self.transport.publish(messages, mandatory=mandatory)
 
     def _deliver_due(self) -> int:
         """Rows for other deliverers (e-mail): claimed in a short transaction, delivered
@@ -295,6 +308,14 @@ class OutboxRelay:
 def _first_line(error: Exception) -> str:
     """A store error's first line (SQLAlchemy appends the statement and a help link)."""
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _traceparent(body: bytes) -> str | None:
+    try:
+        value = json.loads(body).get("traceparent")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _outgoing(row: OutboxMessage) -> Outgoing:

@@ -50,6 +50,9 @@ class Delivery:
     delivery_count: int  # 1 on the first delivery; more after a crash or a requeue
     ack: Callable[[], None]
     requeue: Callable[[], None]
+    #: The message's content type where the broker carries one (binary content mode: the
+    #: type of ``data``); ``None`` otherwise.
+    content_type: str | None = None
 
 
 @dataclass(frozen=True)

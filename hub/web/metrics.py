@@ -4,9 +4,9 @@ collector that reads queue depths, the outbox and the dead-letter store at each 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -15,48 +15,48 @@ from hub.runtime.observe import Observer
 from hub.runtime.overview import outbox_backlog
 from hub.runtime.transport import Transport
 from hub.runtime.uow import UnitOfWorkFactory
+from schemas.registry import EVENT_MODELS
 
 log = logging.getLogger("hub.web")
 
-#: The runtime's outcomes (``Outcome.value``) and the counters they add to.
-_COUNTED = {
-    "handled": ("handled",),
-    "duplicate": ("duplicate",),
-    "retried": ("failed", "retried"),
-    "dead-lettered": ("failed", "dead_lettered"),
-    "returned": ("returned",),
+#: The runtime's outcomes (``Outcome.value``) as the ``outcome`` label says them.
+OUTCOMES = {
+    "handled": "handled",
+    "duplicate": "duplicate",
+    "retried": "retried",
+    "dead-lettered": "dead_lettered",
+    "returned": "returned",
 }
+#: The ``event_type`` label of a type that is neither in the contract nor handled here.
+OTHER = "other"
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+# a counter's ``_created`` companion doubles the series and no dashboard reads it
+disable_created_metrics()
 
 
 class MetricsObserver(Observer):
-    """The in-memory ``Observer`` that also exports to a Prometheus registry."""
+    """The in-memory ``Observer`` that also exports to a Prometheus registry.
+
+    Names follow Prometheus conventions (seconds, ``_total`` on counters) and every label set
+    is bounded: ``event_type`` is a type of the contract or one this process handles, and any
+    other type (a stranger's, a typo's) is counted as ``other``."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         super().__init__()
         self.registry = registry or CollectorRegistry()
-        labels = ["consumer", "event_type"]
-        self.consumed = Counter(
-            "hub_messages_consumed",
-            "Messages delivered to a consumer and settled.",
-            labels,
+        self.known_types: frozenset[str] = frozenset(EVENT_MODELS)
+        self.messages = Counter(
+            "hub_messages",
+            "Messages delivered to a consumer and settled, by outcome "
+            "(handled, duplicate, retried, dead_lettered, returned).",
+            ["consumer", "event_type", "outcome"],
             registry=self.registry,
         )
-        self.by_outcome = {
-            name: Counter(f"hub_messages_{name}", help_, labels, registry=self.registry)
-            for name, help_ in (
-                ("handled", "Messages handled (effects committed)."),
-                ("duplicate", "Messages skipped as duplicates by the inbox."),
-                ("failed", "Messages whose handling failed (retried or dead-lettered)."),
-                ("retried", "Messages scheduled for a delayed retry."),
-                ("dead_lettered", "Messages moved to the dead-letter store."),
-                ("returned", "Messages returned to the queue because the store was unreachable."),
-            )
-        }
         self.latency = Histogram(
             "hub_handler_duration_seconds",
             "Time to settle one message.",
-            labels,
+            ["consumer", "event_type"],
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
@@ -74,12 +74,18 @@ class MetricsObserver(Observer):
             registry=self.registry,
         )
 
+    def expect(self, event_types: Iterable[str]) -> None:
+        self.known_types = self.known_types | frozenset(event_types)
+
+    def label(self, event_type: str) -> str:
+        """``event_type`` itself when it is known, else ``other``."""
+        return event_type if event_type in self.known_types else OTHER
+
     def outcome(self, consumer: str, event_type: str, outcome: str, seconds: float) -> None:
         super().outcome(consumer, event_type, outcome, seconds)
-        self.consumed.labels(consumer, event_type).inc()
-        for name in _COUNTED.get(outcome, ()):
-            self.by_outcome[name].labels(consumer, event_type).inc()
-        self.latency.labels(consumer, event_type).observe(seconds)
+        label = self.label(event_type)
+        self.messages.labels(consumer, label, OUTCOMES.get(outcome, OTHER)).inc()
+        self.latency.labels(consumer, label).observe(seconds)
 
     def relayed(self, kind: str, count: int, lag_seconds: float) -> None:
         super().relayed(kind, count, lag_seconds)

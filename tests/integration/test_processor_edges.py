@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -213,8 +214,10 @@ def test_a_redelivered_message_already_dead_lettered_is_not_stored_twice(
     assert processor(first) is Outcome.DEAD
     assert processor(again) is Outcome.DEAD
     assert settled == ["ack"]
-    resent, _ = _delivery(b"{not json")  # sent again by its producer: a new dead letter
+    resent, _ = _delivery(b"{not json")  # resent by its producer (same id): recognised too
     assert processor(resent) is Outcome.DEAD
+    other = replace(_delivery(b"{not json")[0], message_id="m-2")  # another message: stored
+    assert processor(other) is Outcome.DEAD
     with processor.uow.sessions() as session:
         assert session.scalar(select(func.count()).select_from(DeadLetter)) == 2
     processor.uow.engine.dispose()

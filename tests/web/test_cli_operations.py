@@ -52,7 +52,7 @@ def test_hub_run_serves_the_api_on_a_free_port_and_stops_on_sigterm(
         def handled() -> bool:
             text = fetch(url + "metrics")[1].decode()
             return (
-                'hub_messages_handled_total{consumer="ledger",event_type="test.item.created"} 1.0'
+                'hub_messages_total{consumer="ledger",event_type="test.item.created",outcome="handled"} 1.0'
                 in text
             )
 

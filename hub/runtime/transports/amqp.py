@@ -1,5 +1,9 @@
 """RabbitMQ through kombu: durable topic exchange, quorum queues with a delivery limit,
-publisher confirms (one wait per batch), and reconnection by itself."""
+publisher confirms (one wait per batch), and reconnection by itself.
+
+The URL may name several nodes of a cluster (``hub.runtime.broker_url``): a connection goes to
+the first node that answers, and a lost one is opened again on the next. A broker that refuses
+the connection (access refused, no such vhost) raises ``BrokerRefused`` at once, never retried."""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from kombu import Connection, Consumer, Exchange, Queue, binding
 from kombu.message import Message
 from tenacity import Retrying, retry_if_not_exception_type, stop_after_delay, wait_exponential
 
-from hub.errors import TransientError
+from hub.errors import ConfigurationError, TransientError
+from hub.runtime.broker_url import BrokerRefused, parse_amqp
 from hub.runtime.transport import (
     EVENTS_EXCHANGE,
     POISON_QUEUE,
@@ -37,6 +42,12 @@ poison_exchange = Exchange(POISON_EXCHANGE, type="fanout", durable=True)
 #: sets a poison message aside much earlier (``HUB_DELIVERY_LIMIT``); this is the last line of
 #: defence. It is a constant because a queue's arguments cannot change once it is declared.
 BROKER_DELIVERY_LIMIT = 50
+#: What the broker says when it refuses a connection for good: 403 access refused, 530 no vhost.
+_REFUSALS = (amqp.exceptions.AccessRefused, amqp.exceptions.NotAllowed)
+
+
+class RabbitMQRefused(BrokerRefused, ConfigurationError):
+    """RabbitMQ refused the connection (credentials, vhost or permissions): fix the URL."""
 
 
 class AmqpTransport(ConsumesInBatches):
@@ -44,6 +55,7 @@ class AmqpTransport(ConsumesInBatches):
         self, url: str, *, delivery_limit: int = BROKER_DELIVERY_LIMIT, reconnect_for: float = 60.0
     ) -> None:
         self.url = url
+        self.addresses = parse_amqp(url)
         self.delivery_limit = delivery_limit
         self.reconnect_for = reconnect_for
         self._pub_lock = threading.Lock()
@@ -54,8 +66,25 @@ class AmqpTransport(ConsumesInBatches):
         self._connection_errors: tuple[type[BaseException], ...] = ()
 
     def _connect(self) -> Connection:
-        conn = Connection(self.url, heartbeat=20, connect_timeout=5)
-        conn.ensure_connection(max_retries=1)
+        """A connection to the first node that answers, each node tried in turn."""
+        conn = Connection(
+            [a.url for a in self.addresses],
+            heartbeat=20,
+            connect_timeout=5,
+            failover_strategy="round-robin",
+        )
+        try:
+            conn.ensure_connection(
+                max_retries=len(self.addresses),
+                interval_start=0,
+                interval_step=0.2,
+                interval_max=1,
+            )
+        except _REFUSALS as e:
+            conn.release()
+            raise RabbitMQRefused(
+                f"RabbitMQ refused the connection to {conn.as_uri()}: {_reply_text(e)}"
+            ) from None
         self._connection_errors = (
             *conn.connection_errors,
             *conn.channel_errors,
@@ -66,7 +95,7 @@ class AmqpTransport(ConsumesInBatches):
 
     def _retrying(self) -> Retrying:
         return Retrying(
-            retry=retry_if_not_exception_type(Unroutable),
+            retry=retry_if_not_exception_type((Unroutable, BrokerRefused)),
             wait=wait_exponential(multiplier=0.2, max=5),
             stop=stop_after_delay(self.reconnect_for),
             reraise=True,
@@ -99,6 +128,8 @@ class AmqpTransport(ConsumesInBatches):
                     )(channel).declare()
                     for name, patterns in bindings.items():
                         self.queue(name, patterns)(channel).declare()
+        except BrokerRefused:
+            raise
         except Exception as e:
             raise TransientError(f"RabbitMQ unavailable: {e}") from None
 
@@ -113,7 +144,7 @@ class AmqpTransport(ConsumesInBatches):
                 for attempt in self._retrying():
                     with attempt:
                         self._publish_all(messages, mandatory)
-            except Unroutable:
+            except (Unroutable, BrokerRefused):
                 raise
             except Exception as e:
                 self._drop_publisher()
@@ -153,7 +184,7 @@ class AmqpTransport(ConsumesInBatches):
                 raise RuntimeError(f"RabbitMQ refused {len(nacked)} message(s)")
             if self._returned:
                 raise Unroutable(f"no queue is bound to {self._returned[0]!r}")
-        except Unroutable:
+        except (Unroutable, BrokerRefused):
             raise
         except Exception:
             self._drop_publisher()
@@ -208,6 +239,8 @@ class AmqpTransport(ConsumesInBatches):
                 with self._connect() as conn:
                     backoff = 0.2
                     self._consume_on(conn, queues, on_batch, prefetch, max(1, max_batch), stop)
+            except BrokerRefused:
+                raise
             except Exception as e:  # kombu's and the socket's errors alike
                 if stop.is_set():
                     break
@@ -240,6 +273,7 @@ class AmqpTransport(ConsumesInBatches):
                         delivery_count=int(headers.get("x-delivery-count") or 0) + 1,
                         ack=message.ack,
                         requeue=message.requeue,
+                        content_type=message.content_type,
                     )
                 )
 
@@ -296,6 +330,8 @@ class AmqpTransport(ConsumesInBatches):
                             channel.close()
                         except Exception:
                             pass
+        except BrokerRefused:
+            raise
         except Exception as e:
             raise TransientError(f"RabbitMQ unavailable: {e}") from None
         return out
@@ -304,12 +340,19 @@ class AmqpTransport(ConsumesInBatches):
         try:
             with self._connect():
                 pass
+        except BrokerRefused:
+            raise
         except Exception as e:
             raise TransientError(f"RabbitMQ unavailable: {e}") from None
 
     def close(self) -> None:
         with self._pub_lock:
             self._drop_publisher()
+
+
+def _reply_text(error: BaseException) -> str:
+    text = getattr(error, "reply_text", "") or str(error)
+    return text.split(" For details", 1)[0]
 
 
 def _raw(body: bytes | str) -> bytes:

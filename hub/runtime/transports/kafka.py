@@ -145,6 +145,10 @@ class KafkaOptions:
         return options
 
 
+#: The Kafka binding's header prefix for CloudEvents attributes (binary content mode).
+BINARY_PREFIX = "ce_"
+
+
 def encode_headers(headers: Mapping[str, Any]) -> list[tuple[str, bytes]]:
     return [(k, json.dumps(v).encode()) for k, v in headers.items()]
 
@@ -157,6 +161,10 @@ def decode_headers(
     for k, v in pairs:
         if v is None:
             out[k] = None
+            continue
+        if k.startswith(BINARY_PREFIX):
+            # CloudEvents binary mode: the binding's headers are plain UTF-8 text, not JSON
+            out[k] = v.decode("utf-8", "replace")
             continue
         try:
             out[k] = json.loads(v)

@@ -407,7 +407,7 @@ class ConsumerGroup:
         message = ev.message
         headers = decode_headers(message.headers)
         message_id = headers.pop(MESSAGE_ID, None)
-        headers.pop("content-type", None)
+        content_type = headers.pop("content-type", None)
         body = message.value if isinstance(message.value, bytes) else bytes(message.value or b"")
         seen = self.seen.get((message.topic, message.partition), -1)
 
@@ -422,10 +422,11 @@ class ConsumerGroup:
             routing_key=message.topic,
             body=body,
             headers=headers,
-            message_id=str(message_id) if message_id else _event_id(body),
+            message_id=str(message_id or headers.get("ce_id") or "") or _event_id(body),
             delivery_count=2 if message.offset <= seen else 1,
             ack=ack,
             requeue=requeue,
+            content_type=str(content_type) if content_type else None,
         )
 
 
