@@ -7,7 +7,6 @@ present. Keys in the file are the setting names without the prefix (``broker_url
 from __future__ import annotations
 
 import os
-import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +20,7 @@ from pydantic_settings import (
 )
 
 from hub.errors import ConfigurationError
+from hub.redaction import redact
 from hub.runtime.broker_url import SEPARATOR, is_amqp, join_urls, parse_amqp
 
 ENV_PREFIX = "HUB_"
@@ -220,29 +220,6 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigurationError([_describe(err) for err in e.errors(include_url=False)]) from None
     except ValueError as e:  # a TOML file that does not parse
         raise ConfigurationError(f"settings file {path}: {e}") from None
-
-
-_PASSWORD_OPTION = re.compile(r"((?:^|[?&])[\w.]*password=)[^&]*", re.IGNORECASE)
-_NEXT_URL = re.compile(r";(?=\s*[A-Za-z][A-Za-z0-9+.-]*://)")
-
-
-def redact(url: str) -> str:
-    """``url`` without its secrets, for logs, pages and error messages: the password of its
-    user (whatever it contains: ``/``, ``@``, ``:``; with or without a user name) and every
-    ``*password=`` option. A list of URLs (``;``-separated) is redacted URL by URL. When a
-    URL is ambiguous, more is hidden rather than less."""
-    return ";".join(_redact_one(part) for part in _NEXT_URL.split(url))
-
-
-def _redact_one(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return _PASSWORD_OPTION.sub(r"\1***", url)
-    at = rest.rfind("@")  # the password may hold any character, '@' and '?' included
-    if at >= 0 and ":" in rest[:at]:
-        rest = rest[: rest.index(":")] + ":***@" + rest[at + 1 :]
-    path, mark, query = rest.partition("?")
-    return f"{scheme}://{path}{mark}" + _PASSWORD_OPTION.sub(r"\1***", query)
 
 
 def _describe(err: Any) -> str:

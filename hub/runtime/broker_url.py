@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
+from hub.redaction import redact
+
 AMQP_SCHEMES = frozenset({"amqp", "amqps", "pyamqp"})
 DEFAULT_PORTS = {"amqp": 5672, "pyamqp": 5672, "amqps": 5671}
 #: A failover list is written with this separator (kombu's own), or given as a list setting.
@@ -92,12 +94,12 @@ def _parse_one(url: str) -> AmqpAddress:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as e:
-        raise BrokerUrlError(f"{_redacted(url)}: {e}") from None
+        raise BrokerUrlError(f"{redact(url)}: {e}") from None
     scheme = parts.scheme.lower()
     if scheme not in AMQP_SCHEMES:
-        raise BrokerUrlError(f"{_redacted(url)}: expected amqp:// or amqps://")
+        raise BrokerUrlError(f"{redact(url)}: expected amqp:// or amqps://")
     if not parts.hostname:
-        raise BrokerUrlError(f"{_redacted(url)}: no host")
+        raise BrokerUrlError(f"{redact(url)}: no host")
     path = parts.path
     # "//" is the README's form of the default vhost "/"; "/" and "" mean it too
     vhost = "/" if path in {"", "/", "//"} else unquote(path[1:])
@@ -110,12 +112,3 @@ def _parse_one(url: str) -> AmqpAddress:
         vhost=vhost,
         query=parts.query,
     )
-
-
-def _redacted(url: str) -> str:
-    head, at, tail = url.rpartition("@")
-    if not at:
-        return url
-    scheme, sep, userinfo = head.partition("://")
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{tail}" if ":" in userinfo else url
