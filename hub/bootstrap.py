@@ -175,6 +175,7 @@ def build(
         delivery_limit=settings.delivery_limit,
         observer=observer,
         on_commit=relay.wake.set,
+        limits=settings.limits,
     )
     hub = Hub(settings, uow, transport, chosen, processor, relay, observer)
     hub.ticks.append(("timers", 1.0, lambda: fire_due_timers(uow)))

@@ -25,6 +25,7 @@ from hub.runtime.uow import UnitOfWorkFactory
 from hub.settings import redact
 from hub.store.db import make_engine, upgrade
 from schemas import decode
+from schemas.bounds import Limits, load_json
 
 dlq = typer.Typer(help="Inspect, replay and purge dead letters.", no_args_is_help=True)
 
@@ -106,9 +107,9 @@ def publish(
     ),
 ) -> None:
     """Publish CloudEvents to hub.events as a producer would (publisher confirms)."""
-    text = sys.stdin.read() if source == "-" else _read(source)
-    events = _parse_events(text, raw)
     s = settings()
+    text = _read_bounded(source, MAX_PUBLISH_INPUT)
+    events = _parse_events(text, raw, s.limits)
     url = s.effective_broker_url
     if url.startswith(("amqp", "pyamqp")):
         from producers.publisher import Publisher, PublishFailed
@@ -131,17 +132,32 @@ def publish(
     typer.echo(f"published {len(events)} event(s)")
 
 
-def _read(path: str) -> str:
+#: Largest input of ``hub publish`` (a file or stdin holding one event or an array of them).
+MAX_PUBLISH_INPUT = 64 << 20
+
+
+def _read_bounded(source: str, limit: int) -> str:
+    """The text of ``source`` (a path, or ``-`` for stdin), refused beyond ``limit`` bytes."""
     try:
-        return Path(path).read_text()
+        if source == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with Path(source).open("rb") as f:
+                data = f.read(limit + 1)
     except OSError as e:
-        fail(f"cannot read {path}: {e.strerror}")
-
-
-def _parse_events(text: str, raw: bool) -> list[bytes]:
+        fail(f"cannot read {source}: {e.strerror}")
+    if len(data) > limit:
+        fail(f"{source}: more than {limit} bytes; publish it in several parts")
     try:
-        obj = json.loads(text)
-    except ValueError as e:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        fail(f"{source}: not UTF-8 text ({e})")
+
+
+def _parse_events(text: str, raw: bool, limits: Limits) -> list[bytes]:
+    try:
+        obj = load_json(text, Limits(max_bytes=MAX_PUBLISH_INPUT, max_depth=limits.max_depth + 1))
+    except InvalidMessage as e:
         if raw:
             return [text.encode()]
         fail(f"not JSON: {e}")
@@ -150,7 +166,7 @@ def _parse_events(text: str, raw: bool) -> list[bytes]:
     if not raw:
         for n, body in enumerate(bodies):
             try:
-                decode(body)
+                decode(body, limits)
             except InvalidMessage as e:
                 fail(f"event {n}: {e}", [f"event {n}: {p}" for p in e.problems])
     return bodies

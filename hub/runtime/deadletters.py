@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from hub.errors import HubError
+from hub.runtime.oversize import ORIGINAL_BYTES, is_truncated
 from hub.runtime.processor import ATTEMPT, FIRST_FAILURE, LAST_ERROR
 from hub.runtime.relay import OUTBOX_ORIGIN
 from hub.runtime.transport import DIRECT
@@ -26,6 +27,10 @@ from hub.store.models import DeadLetter, OutboxMessage
 
 class DeadLetterNotFound(HubError):
     pass
+
+
+class NotReplayable(HubError):
+    """The dead letter cannot be sent again as it is (it was stored truncated)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,14 @@ class DeadLetters:
                     query = query.where(DeadLetter.error_type == where.error_type)
             replayed = []
             for dl in session.scalars(query.with_for_update()):
+                if is_truncated(dl.headers):
+                    if ids is not None:
+                        raise NotReplayable(
+                            f"dead letter {dl.id} keeps only the first bytes of a message of "
+                            f"{dl.headers.get(ORIGINAL_BYTES)} bytes: it cannot be replayed; "
+                            "its producer must send it again within the limit"
+                        )
+                    continue  # a group replay leaves it for its producer to send again
                 headers = {
                     k: v
                     for k, v in (dl.headers or {}).items()
