@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
 from hub.errors import ConfigurationError
 from hub.workflow.config import (
     OPTION_SOURCES,
@@ -61,25 +59,15 @@ def render_path(loc: tuple[int | str, ...]) -> str:
 
 
 def parse_and_check(raw: Any) -> WorkflowConfig:
-    """Validate and check ``raw``; raise ``ConfigurationError`` with every problem found."""
+    """Validate and check ``raw``; raise ``ConfigurationError`` with every problem found, in
+    one pass: the structural ones, then the semantic ones of everything that is well-formed
+    (see ``hub.workflow.partial``)."""
+    from hub.workflow.partial import prune
+
     if not isinstance(raw, Mapping):
         raise ConfigurationError("(top level): expected a mapping of sections")
-    try:
-        config = WorkflowConfig.model_validate(raw)
-    except ValidationError as e:
-        problems = [
-            f"{render_path(tuple(err['loc']))}: {err['msg']}" for err in e.errors(include_url=False)
-        ]
-        # still report what each well-formed ticket type gets wrong on its own
-        types = raw.get("ticket_types")
-        for type_id, raw_type in types.items() if isinstance(types, Mapping) else ():
-            try:
-                ticket_type = TicketType.model_validate(raw_type)
-            except (ValidationError, TypeError):
-                continue
-            problems.extend(check_ticket_type(f"ticket_types[{type_id}]", ticket_type, None))
-        raise ConfigurationError(problems) from None
-    problems = check(config)
+    config, pruned = prune(raw)
+    problems = [*pruned.problems, *pruned.relevant(check(config))]
     if problems:
         raise ConfigurationError(problems)
     return config
@@ -88,6 +76,10 @@ def parse_and_check(raw: Any) -> WorkflowConfig:
 def check(config: WorkflowConfig) -> list[str]:
     """Every semantic problem of ``config`` (empty when it is sound)."""
     problems: list[str] = []
+    if not config.ticket_types:
+        problems.append(
+            "ticket_types: a configuration needs at least one ticket type; this one has none"
+        )
     problems.extend(_check_people(config))
     problems.extend(_check_places(config))
     for type_id, ticket_type in config.ticket_types.items():

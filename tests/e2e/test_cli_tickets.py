@@ -81,6 +81,20 @@ def test_open_move_show_and_illegal_moves(tmp_path: Path) -> None:
     )
 
 
+def test_an_empty_configuration_is_refused_by_check_and_by_apply(tmp_path: Path) -> None:
+    env = {"HUB_DATA_DIR": str(tmp_path / "data")}
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    for verb in ("check", "apply"):
+        out = run("config", verb, str(empty), cwd=tmp_path, env=env)
+        assert out.returncode == 2, out.stdout
+        assert out.stderr.strip().splitlines() == [
+            "error: ticket_types: a configuration needs at least one ticket type; this one has none"
+        ]
+    applied = run("config", "apply", str(DEMO_CONFIG), cwd=tmp_path, env=env)
+    assert applied.stdout.strip() == "configuration version 1"  # nothing was stored before
+
+
 def test_config_check_lists_every_problem(tmp_path: Path) -> None:
     raw = yaml.safe_load(DEMO_CONFIG.read_text())
     fin = raw["ticket_types"]["finance.agreement-approval"]
