@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.runtime.deadletters import DeadLetterFilter, DeadLetters, detail, summary
 from hub.runtime.overview import overview
@@ -15,35 +15,52 @@ from hub.runtime.uow import Cause
 from hub.settings import redact
 from hub.store.db import ping
 from hub.web.context import WebContext
+from hub.web.errors import responses
 from hub.web.security import context, require
 from hub.web.tokens import Principal
 from hub.workflow import service
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=responses(401, 403, 422, 503))
 health = APIRouter()
-IdempotencyKey = Header(None, alias="Idempotency-Key", description="Retries do not act twice.")
+IdempotencyKey = Header(
+    None, alias="Idempotency-Key", max_length=200, description="Retries do not act twice."
+)
+#: Ids are 64-bit integers in the store.
+MAX_ID = 2**63 - 1
+DeadLetterId = Annotated[int, Path(ge=1, le=MAX_ID, description="The dead letter's id.")]
+Filter = Query(None, max_length=200)
+#: A write may meet a request with the same ``Idempotency-Key`` still running.
+WRITE = responses(409)
 
 
 class Group(BaseModel):
     """A group of dead letters: every one awaiting action, narrowed by these fields."""
 
-    consumer: str | None = None
-    error_type: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    consumer: str | None = Field(default=None, max_length=200)
+    error_type: str | None = Field(default=None, max_length=200)
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: str = Field(description="`ok`, or why the database does not answer.")
+    broker: str = Field(description="`ok`, or why the broker does not answer.")
 
 
 @router.get("/dead-letters", tags=["dead letters"])
 def list_dead_letters(
-    consumer: str | None = None,
-    error_type: str | None = None,
-    event_type: str | None = None,
-    status: str | None = "dead",
-    limit: int = 1000,
+    consumer: str | None = Filter,
+    error_type: str | None = Filter,
+    event_type: str | None = Filter,
+    status: Literal["dead", "replayed", ""] = "dead",
+    limit: int = Query(1000, ge=1, le=10_000),
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("reader")),
 ) -> list[dict[str, Any]]:
     """Dead letters, oldest first (``status=dead``: awaiting action; ``status=`` : all)."""
     where = DeadLetterFilter(consumer, error_type, event_type, status or None)
-    return [summary(dl) for dl in DeadLetters(ctx.uow).find(where, limit=max(1, limit))]
+    return [summary(dl) for dl in DeadLetters(ctx.uow).find(where, limit=limit)]
 
 
 @router.get("/dead-letters/groups", tags=["dead letters"])
@@ -57,17 +74,19 @@ def dead_letter_groups(
     ]
 
 
-@router.get("/dead-letters/{dl_id}", tags=["dead letters"])
+@router.get("/dead-letters/{dl_id}", tags=["dead letters"], responses=responses(404))
 def show_dead_letter(
-    dl_id: int, ctx: WebContext = Depends(context), who: Principal = Depends(require("reader"))
+    dl_id: DeadLetterId,
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("reader")),
 ) -> dict[str, Any]:
     """One dead letter: the original bytes, the payload, headers, error and traceback."""
     return detail(DeadLetters(ctx.uow).get(dl_id))
 
 
-@router.post("/dead-letters/{dl_id}/replay", tags=["dead letters"])
+@router.post("/dead-letters/{dl_id}/replay", tags=["dead letters"], responses=responses(404, 409))
 def replay_dead_letter(
-    dl_id: int,
+    dl_id: DeadLetterId,
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("operator")),
@@ -76,9 +95,9 @@ def replay_dead_letter(
     return {"replayed": DeadLetters(ctx.uow).replay([dl_id])}
 
 
-@router.post("/dead-letters/{dl_id}/purge", tags=["dead letters"])
+@router.post("/dead-letters/{dl_id}/purge", tags=["dead letters"], responses=responses(404, 409))
 def purge_dead_letter(
-    dl_id: int,
+    dl_id: DeadLetterId,
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("operator")),
@@ -87,7 +106,7 @@ def purge_dead_letter(
     return {"purged": DeadLetters(ctx.uow).purge([dl_id])}
 
 
-@router.post("/dead-letters/replay", tags=["dead letters"])
+@router.post("/dead-letters/replay", tags=["dead letters"], responses=WRITE)
 def replay_group(
     group: Group,
     idempotency_key: str | None = IdempotencyKey,
@@ -99,7 +118,7 @@ def replay_group(
     return {"replayed": DeadLetters(ctx.uow).replay(None, where)}
 
 
-@router.post("/dead-letters/purge", tags=["dead letters"])
+@router.post("/dead-letters/purge", tags=["dead letters"], responses=WRITE)
 def purge_group(
     group: Group,
     idempotency_key: str | None = IdempotencyKey,
@@ -122,7 +141,7 @@ def queues(
 
 @router.get("/trace/{correlation_id}", tags=["operations"])
 def trace(
-    correlation_id: str,
+    correlation_id: Annotated[str, Path(max_length=200)],
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("reader")),
 ) -> dict[str, Any]:
@@ -130,7 +149,7 @@ def trace(
     return {"correlation_id": correlation_id, "steps": timeline(ctx.uow, correlation_id)}
 
 
-@router.get("/config", tags=["operations"])
+@router.get("/config", tags=["operations"], responses=responses(409))
 def configuration(
     ctx: WebContext = Depends(context), who: Principal = Depends(require("reader"))
 ) -> dict[str, Any]:
@@ -162,7 +181,14 @@ def me(who: Principal = Depends(require("reader"))) -> dict[str, Any]:
     return {"name": who.name, "role": who.role, "user": who.user}
 
 
-@health.get("/healthz", tags=["operations"])
+@health.get(
+    "/healthz",
+    tags=["operations"],
+    response_model=Health,
+    responses={
+        503: {"model": Health, "description": "The broker or the database does not answer."}
+    },
+)
 def healthz(ctx: WebContext = Depends(context)) -> JSONResponse:
     """``200`` when the broker and the database answer, ``503`` otherwise (no token needed)."""
     checks: dict[str, str] = {}

@@ -9,34 +9,24 @@ from typing import Any
 import fastapi_offline
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from hub import __version__
-from hub.errors import HubError, TransientError
-from hub.runtime.deadletters import DeadLetterNotFound
-from hub.web import api_ops, api_tickets, console, console_letters, console_tickets, idempotency
+from hub.web import (
+    api_ops,
+    api_tickets,
+    console,
+    console_letters,
+    console_tickets,
+    errors,
+    idempotency,
+    limits,
+)
 from hub.web.context import WebContext
 from hub.web.metrics import exposition, store_registry
 from hub.web.security import LoginRequired, require
 from hub.web.tokens import Principal
-from hub.workflow import errors as wf
-
-STATUS: list[tuple[type[Exception], int]] = [
-    (wf.TicketNotFound, 404),
-    (DeadLetterNotFound, 404),
-    (wf.PermissionDenied, 403),
-    (wf.Conflict, 409),
-    (wf.NoConfiguration, 409),
-    (wf.WorkflowError, 422),
-    (TransientError, 503),
-    (HubError, 422),
-]
-
-
-def status_of(error: Exception) -> int:
-    return next((code for kind, code in STATUS if isinstance(error, kind)), 500)
-
 
 #: Swagger UI's files, served by the hub itself (fastapi-offline ships them)
 SWAGGER_UI = Path(fastapi_offline.__file__).parent / "static"
@@ -55,6 +45,8 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.state.ctx = ctx
     app.state.metrics = store_registry(ctx.uow, ctx.transport, ctx.queues)
     app.middleware("http")(idempotency.middleware)
+    # outermost: no request body beyond its bound reaches the idempotency check or a handler
+    app.add_middleware(limits.BodyLimit, attachment_bytes=ctx.settings.max_attachment_bytes)
     app.include_router(api_ops.health)
     app.include_router(api_tickets.router)
     app.include_router(api_ops.router)
@@ -63,11 +55,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     app.mount("/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
 
-    @app.exception_handler(HubError)
-    async def _hub_error(request: Request, error: HubError) -> JSONResponse:
-        return JSONResponse(
-            {"error": type(error).__name__, "detail": str(error)}, status_code=status_of(error)
-        )
+    errors.install(app)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, error: LoginRequired) -> Response:
