@@ -187,6 +187,7 @@ def build(
                 uow,
                 outbox_days=settings.outbox_retention_days,
                 inbox_days=settings.inbox_retention_days,
+                audit_days=settings.audit_retention_days,
             ),
         )
     )

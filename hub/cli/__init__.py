@@ -7,7 +7,7 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from hub.cli import bench, db, general, operate, refdata, runtime
+from hub.cli import bench, db, dlq, general, operate, refdata, runtime
 from hub.cli import config as config_cli
 from hub.cli import tickets as tickets_cli
 from hub.cli.common import fail
@@ -25,6 +25,7 @@ runtime.register(app)
 bench.register(app)
 operate.register(app)
 app.add_typer(db.app, name="db")
+app.add_typer(dlq.app, name="dlq")
 app.add_typer(config_cli.app, name="config")
 app.add_typer(tickets_cli.app, name="tickets")
 app.add_typer(refdata.app, name="refdata")

@@ -1,4 +1,5 @@
-"""``hub run``, ``hub publish``, ``hub queues``, ``hub dlq``: the message runtime's verbs."""
+"""``hub run``, ``hub publish``, ``hub queues``: the message runtime's verbs (``hub dlq`` is in
+``hub.cli.dlq``)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from hub.bootstrap import apply_workflow_config, build
 from hub.cli.common import console, fail, print_json, settings
 from hub.errors import InvalidMessage
 from hub.logs import configure_logging
-from hub.runtime.deadletters import DeadLetterFilter, DeadLetters, detail, summary
 from hub.runtime.transport import EVENTS_EXCHANGE, Outgoing, Unroutable
 from hub.runtime.transports import transport_for
 from hub.runtime.uow import UnitOfWorkFactory
@@ -27,14 +27,11 @@ from hub.store.db import make_engine, upgrade
 from schemas import decode
 from schemas.bounds import Limits, load_json
 
-dlq = typer.Typer(help="Inspect, replay and purge dead letters.", no_args_is_help=True)
-
 
 def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(publish)
     app.command()(queues)
-    app.add_typer(dlq, name="dlq")
 
 
 def run(
@@ -254,75 +251,3 @@ def _uow() -> UnitOfWorkFactory:
     url = settings().effective_database_url
     upgrade(url)
     return UnitOfWorkFactory(make_engine(url))
-
-
-def _dead_letters() -> DeadLetters:
-    return DeadLetters(_uow())
-
-
-@dlq.command("list")
-def dlq_list(
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
-    consumer: str | None = typer.Option(None, help="Only this consumer's."),
-    error_type: str | None = typer.Option(None, "--error-type", help="Only this error type."),
-    all_: bool = typer.Option(False, "--all", help="Include replayed ones."),
-) -> None:
-    """Dead letters awaiting action (oldest first)."""
-    where = DeadLetterFilter(consumer, error_type, None, None if all_ else "dead")
-    items = [summary(dl) for dl in _dead_letters().find(where)]
-    if json_out:
-        print_json(items)
-        return
-    table = Table("id", "consumer", "event type", "error", "attempts", "last failure", "status")
-    for i in items:
-        table.add_row(
-            str(i["id"]),
-            i["consumer"],
-            i["event_type"] or "?",
-            f"{i['error_type']}: {i['error_message']}"[:80],
-            str(i["attempts"]),
-            i["last_failed_at"][:19],
-            i["status"],
-        )
-    console.print(table)
-
-
-@dlq.command("show")
-def dlq_show(dl_id: int = typer.Argument(..., metavar="ID")) -> None:
-    """One dead letter: the original message, its headers, the error and its traceback."""
-    print_json(detail(_dead_letters().get(dl_id)))
-
-
-def _ids_or_all(dl_id: int | None, all_: bool) -> list[int] | None:
-    if (dl_id is None) == (not all_):
-        fail("give one ID or --all")
-    return None if all_ else [dl_id]  # type: ignore[list-item]
-
-
-@dlq.command("replay")
-def dlq_replay(
-    dl_id: int | None = typer.Argument(None, metavar="[ID]"),
-    all_: bool = typer.Option(False, "--all", help="Every dead letter awaiting action."),
-    consumer: str | None = typer.Option(None, help="With --all: only this consumer's."),
-    error_type: str | None = typer.Option(
-        None, "--error-type", help="With --all: only this error."
-    ),
-) -> None:
-    """Send dead letters back to the consumer that failed them."""
-    ids = _ids_or_all(dl_id, all_)
-    where = DeadLetterFilter(consumer, error_type) if all_ else None
-    done = _dead_letters().replay(ids, where)
-    typer.echo(f"replayed {len(done)} dead letter(s)" + (f": {done}" if done else ""))
-
-
-@dlq.command("purge")
-def dlq_purge(
-    dl_id: int | None = typer.Argument(None, metavar="[ID]"),
-    all_: bool = typer.Option(False, "--all", help="Every dead letter (replayed ones too)."),
-    consumer: str | None = typer.Option(None, help="With --all: only this consumer's."),
-) -> None:
-    """Delete dead letters for good."""
-    ids = _ids_or_all(dl_id, all_)
-    where = DeadLetterFilter(consumer, None, None, None) if all_ else None
-    n = _dead_letters().purge(ids, where)
-    typer.echo(f"purged {n} dead letter(s)")

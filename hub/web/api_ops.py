@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.runtime import dlq_audit, dlq_edit
 from hub.runtime.deadletters import DeadLetterFilter, DeadLetters, detail, summary
 from hub.runtime.overview import overview
 from hub.runtime.trace import timeline
@@ -42,6 +44,28 @@ class Group(BaseModel):
     error_type: str | None = Field(default=None, max_length=200)
 
 
+class ReplayGroup(Group):
+    rate: float | None = Field(
+        default=None,
+        gt=0,
+        le=10_000,
+        description="At most this many a second; the group is chosen at once either way.",
+    )
+
+
+class Correction(BaseModel):
+    """The corrected message: a whole CloudEvent, validated as an inbound event is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: dict[str, Any]
+
+
+def actor(who: Principal) -> str:
+    """Who a token's action is recorded as in the audit."""
+    return who.user if who.user == who.name else f"{who.user} (token {who.name})"
+
+
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     database: str = Field(description="`ok`, or why the database does not answer.")
@@ -74,6 +98,21 @@ def dead_letter_groups(
     ]
 
 
+@router.get("/dead-letters/audit", tags=["dead letters"])
+def dead_letter_audit(
+    dead_letter_id: int | None = Query(None, ge=1, le=MAX_ID),
+    limit: int = Query(200, ge=1, le=10_000),
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("reader")),
+) -> list[dict[str, Any]]:
+    """Who replayed, edited or purged dead letters, newest first, with the messages as they
+    were (a purged one stays here for ``HUB_AUDIT_RETENTION_DAYS``)."""
+    return [
+        dlq_audit.as_json(e, with_bodies=True)
+        for e in dlq_audit.entries(ctx.uow, dead_letter_id, limit)
+    ]
+
+
 @router.get("/dead-letters/{dl_id}", tags=["dead letters"], responses=responses(404))
 def show_dead_letter(
     dl_id: DeadLetterId,
@@ -92,7 +131,23 @@ def replay_dead_letter(
     who: Principal = Depends(require("operator")),
 ) -> dict[str, Any]:
     """Send the dead letter back to the consumer that failed it (attempts reset)."""
-    return {"replayed": DeadLetters(ctx.uow).replay([dl_id])}
+    return {"replayed": DeadLetters(ctx.uow).replay([dl_id], by=actor(who))}
+
+
+@router.post("/dead-letters/{dl_id}/edit", tags=["dead letters"], responses=responses(404, 409))
+def edit_dead_letter(
+    dl_id: DeadLetterId,
+    correction: Correction,
+    idempotency_key: str | None = IdempotencyKey,
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("operator")),
+) -> dict[str, Any]:
+    """Replay a corrected version of the dead letter's message (validated first: 422 lists
+    every problem). The original, the diff and who did it are kept in the audit."""
+    text = json.dumps(correction.event, ensure_ascii=False)
+    return dlq_edit.replay_corrected(
+        ctx.uow, dl_id, text, by=actor(who), limits=ctx.settings.limits
+    )
 
 
 @router.post("/dead-letters/{dl_id}/purge", tags=["dead letters"], responses=responses(404, 409))
@@ -102,20 +157,21 @@ def purge_dead_letter(
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("operator")),
 ) -> dict[str, Any]:
-    """Delete the dead letter for good."""
-    return {"purged": DeadLetters(ctx.uow).purge([dl_id])}
+    """Delete the dead letter for good (it stays in the audit)."""
+    return {"purged": DeadLetters(ctx.uow).purge([dl_id], by=actor(who))}
 
 
 @router.post("/dead-letters/replay", tags=["dead letters"], responses=WRITE)
 def replay_group(
-    group: Group,
+    group: ReplayGroup,
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("operator")),
 ) -> dict[str, Any]:
-    """Replay every dead letter awaiting action in the group (an empty group: all of them)."""
+    """Replay every dead letter awaiting action in the group (an empty group: all of them),
+    chosen at once; with ``rate``, no faster than that."""
     where = DeadLetterFilter(group.consumer, group.error_type)
-    return {"replayed": DeadLetters(ctx.uow).replay(None, where)}
+    return {"replayed": DeadLetters(ctx.uow).replay(None, where, by=actor(who), rate=group.rate)}
 
 
 @router.post("/dead-letters/purge", tags=["dead letters"], responses=WRITE)
@@ -125,9 +181,9 @@ def purge_group(
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("operator")),
 ) -> dict[str, Any]:
-    """Purge every dead letter awaiting action in the group."""
+    """Purge every dead letter awaiting action in the group (they stay in the audit)."""
     where = DeadLetterFilter(group.consumer, group.error_type, None, "dead")
-    return {"purged": DeadLetters(ctx.uow).purge(None, where)}
+    return {"purged": DeadLetters(ctx.uow).purge(None, where, by=actor(who))}
 
 
 @router.get("/queues", tags=["operations"])

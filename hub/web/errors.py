@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from hub.errors import HubError, TransientError
 from hub.runtime.deadletters import DeadLetterNotFound, NotReplayable
+from hub.runtime.dlq_edit import NotEditable
 from hub.store.db import is_store_outage
 from hub.workflow import errors as wf
 
@@ -38,6 +39,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (wf.Conflict, 409),
     (wf.NoConfiguration, 409),
     (NotReplayable, 409),
+    (NotEditable, 409),
     (wf.WorkflowError, 422),
     (TransientError, 503),
     (HubError, 422),

@@ -154,7 +154,7 @@ def test_a_content_type_that_cannot_be_a_header_is_refused_at_upload(
         f"Content-Type: {content_type}\r\n\r\n"
         "<p>hi</p>\r\n"
         f"--{boundary}--\r\n"
-    ).encode("utf-8")
+    ).encode()
     response = site.client.post(
         f"/api/tickets/{ticket}/attachments",
         content=body,
