@@ -9,15 +9,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Any
 
 import typer
 
-from hub.cli.common import print_json, settings
+from hub.cli import desk
+from hub.cli.common import fail, print_json, settings
 from hub.runtime.uow import Cause, UnitOfWork, UnitOfWorkFactory
 from hub.store import db as store_db
 from hub.workflow import service
 from hub.workflow.errors import WorkflowError
+from hub.workflow.ownership import owner_of
 from hub.workflow.repository import TicketFilter, TicketRepository
 from hub.workflow.tickets import Ticket
 
@@ -159,16 +162,74 @@ def open_(
     param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE (repeatable)."),
     customer: str | None = typer.Option(None, help="The customer (or student RA) it is for."),
     by: str = typer.Option("system", help="Who opens it."),
+    name: str | None = typer.Option(None, help="Educational types: the student's name."),
+    email: str | None = typer.Option(None, help="Educational types: the student's e-mail."),
+    period: str | None = typer.Option(None, help="Educational types: the academic period."),
+    company: str | None = typer.Option(
+        None, help="Educational types: the company (default: the delivery location's)."
+    ),
+    branch: str | None = typer.Option(
+        None, help="Educational types: the branch (default: the delivery location's)."
+    ),
+    delivery_location: str | None = typer.Option(
+        None, "--delivery-location", help="Educational types: default the type's."
+    ),
+    request_id: str | None = typer.Option(
+        None, "--request-id", help="Educational types: the request's id (default: a new one)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Open a ticket of TYPE (applies the configured or demo workflow if none is applied yet)."""
-    with open_store() as factory, factory(Cause.action()) as uow:
-        service.ensure_config(uow, settings().workflow_config)
-        ticket = service.open_ticket(
-            uow, ticket_type, by=by, parameters=_pairs(param), customer_id=customer
-        )
-        data = ticket_json(ticket)
+    """Open a ticket of TYPE (applies the configured or demo workflow if none is applied yet).
+
+    A type an integration owns goes through that integration's rules: an educational type
+    becomes an edu.request.created event handled as any other (eligibility, options, charge,
+    e-mail; the outcome is printed), a finance approval type is refused (only the financial
+    module's finance.agreement.pending opens one: use `hub publish`)."""
+    parameters = _pairs(param)
+    with open_store() as factory:
+        with factory(Cause.action()) as uow:
+            service.ensure_config(uow, settings().workflow_config)
+            _, config = service.current_config(uow)
+        owner = owner_of(config, ticket_type)
+        if owner == "finance":
+            raise desk.refuse_finance(ticket_type)
+        if owner == "education":
+            options = {
+                "customer": customer,
+                "name": name,
+                "email": email,
+                "period": period,
+                "company": company,
+                "branch": branch,
+                "delivery_location": delivery_location,
+                "request_id": request_id,
+            }
+            decision = desk.open_educational(
+                factory, config, ticket_type, parameters=parameters, options=options
+            )
+            _print_decision(decision, as_json)
+            return
+        with factory(Cause.action()) as uow:
+            ticket = service.open_ticket(
+                uow, ticket_type, by=by, parameters=parameters, customer_id=customer
+            )
+            data = ticket_json(ticket)
     print_json(data) if as_json else typer.echo(data["id"])
+
+
+def _print_decision(decision: desk.Decision, as_json: bool) -> None:
+    if as_json:
+        print_json(asdict(decision))
+        if decision.status != "opened":
+            raise typer.Exit(2)
+        return
+    if decision.status == "opened":
+        typer.echo(decision.ticket_id)
+        return
+    fail(
+        f"request {decision.request_id} rejected: {decision.reason}"
+        + (f": {decision.detail}" if decision.detail else "")
+    )
 
 
 @app.command()

@@ -80,6 +80,7 @@ def check(config: WorkflowConfig) -> list[str]:
         problems.append(
             "ticket_types: a configuration needs at least one ticket type; this one has none"
         )
+    problems.extend(_check_classifications(config))
     problems.extend(_check_people(config))
     problems.extend(_check_places(config))
     for type_id, ticket_type in config.ticket_types.items():
@@ -91,6 +92,24 @@ def check(config: WorkflowConfig) -> list[str]:
 def _unknown(path: str, kind: str, value: str | None, known: Mapping[str, Any]) -> Iterator[str]:
     if value is not None and value not in known:
         yield f"{path}: unknown {kind} {value!r}"
+
+
+def _check_classifications(config: WorkflowConfig) -> Iterator[str]:
+    for cid, classification in config.classifications.items():
+        yield from _unknown(
+            f"classifications[{cid}].service", "service", classification.service, config.services
+        )
+
+
+def _of_other_service(
+    path: str, classification: str | None, service: str, config: WorkflowConfig
+) -> Iterator[str]:
+    found = config.classifications.get(classification or "")
+    if found is not None and found.service is not None and found.service != service:
+        yield (
+            f"{path}: classification {classification!r} belongs to the service "
+            f"{found.service!r}, not {service!r}"
+        )
 
 
 def _check_people(config: WorkflowConfig) -> Iterator[str]:
@@ -147,6 +166,9 @@ def check_ticket_type(path: str, tt: TicketType, config: WorkflowConfig | None) 
                 tt.classification,
                 config.classifications,
             )
+        )
+        problems.extend(
+            _of_other_service(f"{path}.classification", tt.classification, tt.service, config)
         )
         problems.extend(
             _unknown(
@@ -336,6 +358,9 @@ def _check_agreement_templates(config: WorkflowConfig) -> Iterator[str]:
             yield f"{path}.group: {tpl.ticket_type!r} belongs to group {tt.group!r}"
         yield from _unknown(
             f"{path}.classification", "classification", tpl.classification, config.classifications
+        )
+        yield from _of_other_service(
+            f"{path}.classification", tpl.classification, tt.service, config
         )
         yield from _unknown(f"{path}.attendant", "attendant", tpl.attendant, config.attendants)
         if tpl.first_stage is not None:

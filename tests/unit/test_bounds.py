@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -44,7 +45,7 @@ def test_json_beyond_its_bounds_is_refused_with_the_reason(text: str, reason: st
 
 @pytest.mark.parametrize("amount", ["1e999999999", "1E5", "+12.00", "12.", "1" * 31, " 12"])
 def test_money_is_a_plain_decimal_string_of_bounded_length(amount: str) -> None:
-    event = example_event("finance.debt.upserted")
+    event = copy.deepcopy(example_event("finance.debt.upserted"))  # the examples are shared
     event["data"]["open_amount"] = amount
     with pytest.raises(InvalidMessage, match="data.open_amount"):
         decode(event)

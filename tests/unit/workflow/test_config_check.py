@@ -129,6 +129,24 @@ def test_every_problem_is_listed_at_once() -> None:
 MORE: dict[str, tuple[str, Any, str]] = {
     "unknown manager": ("attendants.ana.manager", "nobody", "attendants[ana].manager: unknown"),
     "unknown service": (f"ticket_types.{EXAM}.service", "nope", f"ticket_types[{EXAM}].service:"),
+    "classification of another service": (
+        f"ticket_types.{EXAM}.classification",
+        "agreement",
+        f"ticket_types[{EXAM}].classification: classification 'agreement' belongs to the service "
+        "'finance.agreements', not 'edu.services'",
+    ),
+    "template classification of another service": (
+        "agreement_templates.default.classification",
+        "student-request",
+        "agreement_templates[default].classification: classification 'student-request' belongs "
+        "to the service 'edu.services', not 'finance.agreements'",
+    ),
+    "classification of an unknown service": (
+        "classifications.agreement.service",
+        "finance",
+        "classifications[agreement].service: unknown service 'finance'",
+    ),
+
     "unknown option source": (
         f"ticket_types.{EXAM}.parameters.discipline.options_source",
         "SELECT * FROM x",
@@ -340,3 +358,11 @@ def test_an_empty_file_is_refused(tmp_path: Path) -> None:
     path.write_text("# nothing yet\n")
     with pytest.raises(ConfigurationError, match="needs at least one ticket type"):
         load(path)
+
+
+def test_a_service_names_a_known_integration() -> None:
+    raw = demo_raw()
+    raw["services"]["edu.services"]["integration"] = "school"
+    assert problems_of(raw) == [
+        "services[edu.services].integration: Input should be 'education' or 'finance'"
+    ]
