@@ -17,12 +17,12 @@ from rich.table import Table
 
 from hub.bootstrap import apply_workflow_config, build
 from hub.cli.common import console, fail, print_json, settings
-from hub.errors import InvalidMessage
+from hub.errors import HubError, InvalidMessage
 from hub.logs import configure_logging
 from hub.runtime.transport import EVENTS_EXCHANGE, Outgoing, Unroutable
 from hub.runtime.transports import transport_for
 from hub.runtime.uow import UnitOfWorkFactory
-from hub.settings import redact
+from hub.settings import Settings, redact
 from hub.store.db import make_engine, upgrade
 from schemas import decode
 from schemas.bounds import Limits, load_json
@@ -60,7 +60,18 @@ def run(
         observer = MetricsObserver()
     hub = build(s, observer=observer)
     version = apply_workflow_config(hub)
-    hub.setup()
+    try:
+        hub.setup()
+    except HubError:
+        hub.close()
+        raise
+    except Exception as e:  # a driver's error its adapter did not translate (a timeout, say)
+        hub.close()
+        why = str(e).strip() or "no answer in time"
+        fail(
+            f"the broker at {redact(s.effective_broker_url)} did not declare the hub's "
+            f"topology: {type(e).__name__}: {why}"
+        )
     if stop.is_set():
         hub.close()
         log.info("hub stopped")
@@ -116,14 +127,16 @@ def publish(
             with Publisher(url) as pub:
                 for body in events:
                     pub.publish(body, validate=not raw, routing_key=routing_key)
-        except (PublishFailed, NotRouted) as e:
+        except NotRouted as e:
+            fail(f"{e} ({not_routed_hint(url, s)})")
+        except PublishFailed as e:
             fail(str(e))
     else:
         transport = transport_for(url)
         try:
             transport.publish([_outgoing(b, routing_key) for b in events], mandatory=True)
         except Unroutable as e:
-            fail(f"{e} (is the hub's topology declared? start `hub run` once)")
+            fail(f"{e} ({not_routed_hint(url, s)})")
         finally:
             transport.close()
     typer.echo(f"published {len(events)} event(s)")
@@ -131,6 +144,27 @@ def publish(
 
 #: Largest input of ``hub publish`` (a file or stdin holding one event or an array of them).
 MAX_PUBLISH_INPUT = 64 << 20
+
+
+def not_routed_hint(url: str, s: Settings) -> str:
+    """What to do about an event no queue took: start the hub when none of its queues has a
+    consumer; otherwise no consumer of the running hub (nor anyone else) handles its type."""
+    from hub.bootstrap import default_consumers
+
+    try:
+        transport = transport_for(url)
+        try:
+            stats = transport.stats([c.queue for c in default_consumers(s.consumers)])
+        finally:
+            transport.close()
+    except Exception:  # the hint only: the refusal itself is the answer
+        stats = []
+    if any(q.consumers for q in stats):
+        return (
+            "the hub is running, but none of its consumers handles this type and no other "
+            "queue is bound to it: check the event's type"
+        )
+    return "no hub consumer runs: start `hub run` once, which declares the hub's queues"
 
 
 def _read_bounded(source: str, limit: int) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.workflow.config import OverdueAction, WorkflowConfig
-from hub.workflow.errors import Conflict, NoConfiguration, TicketNotFound
+from hub.workflow.errors import Conflict, NoConfiguration, TicketNotFound, WorkflowError
 from hub.workflow.permissions import Holder
 from hub.workflow.tables import (
     AttachmentRow,
@@ -114,14 +114,24 @@ class ConfigVersions:
         return config
 
 
+#: A ticket's statuses, for filters.
+STATUSES = ("open", "completed", "cancelled")
+
+
 @dataclass(frozen=True)
 class TicketFilter:
+    """Which tickets to list; raises ``WorkflowError`` for a status that does not exist."""
+
     ticket_type: str | None = None
     stage: str | None = None
     status: str | None = None
     holder: str | None = None  # "kind:id", "kind" or a bare id
     customer_id: str | None = None
     limit: int = 200
+
+    def __post_init__(self) -> None:
+        if self.status is not None and self.status not in STATUSES:
+            raise WorkflowError(f"unknown status {self.status!r} (one of: {', '.join(STATUSES)})")
 
 
 class TicketRepository:

@@ -58,6 +58,13 @@ def test_publish_dead_letter_inspect_replay_and_purge(
             env, "publish", "-", "--raw", "--routing-key", "test.item.created", stdin="{not json"
         )
         assert out.returncode == 0, out.stderr
+        # nobody handles this type: the hub runs, so the hint is not to start it
+        stray = tmp_path / "stray.json"
+        stray.write_text(json.dumps({**item_event("Q-9"), "type": "test.nobody.listens"}))
+        out = run_cli(env, "publish", str(stray))
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert "the hub is running, but none of its consumers handles this type" in out.stderr
+        assert "start `hub run`" not in out.stderr
 
         def letters() -> list[dict[str, object]]:
             listed = run_cli(env, "dlq", "list", "--json")
@@ -144,7 +151,11 @@ def test_bad_cli_input_gets_one_line_not_a_traceback(tmp_path: Path) -> None:
     )
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"specversion": "1.0", "type": "finance.agreement.cancelled"}))
+    stray = tmp_path / "stray.json"
+    stray.write_text(json.dumps(item_event("S-1")))
     cases = [
+        (["publish", str(stray)], "no hub consumer runs: start `hub run` once"),
+        (["tickets", "list", "--status", "bogus"], "unknown status 'bogus' (one of: open,"),
         (["publish", str(bad)], "event 0: id: Field required"),
         (["publish", str(tmp_path / "absent.json")], "cannot read"),
         (["dlq", "show", "999"], "no dead letter with id 999"),
