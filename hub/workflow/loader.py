@@ -24,8 +24,8 @@ from hub.workflow.config import WorkflowConfig, parse
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "demo" / "workflow.yaml"
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML with decimal fractions."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML with decimal fractions (libyaml's parser where PyYAML was built with it)."""
 
 
 def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:

