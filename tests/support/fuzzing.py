@@ -276,9 +276,10 @@ def mutations(draw: st.DrawFn) -> Mutation:
         body = body_of(mutated)
         limit = draw(st.integers(16, max(16, len(body) - 1)))
         return Mutation(which, body, "more than the limit of", Limits(max_bytes=limit), True)
-    if which == "truncated":
-        body = body_of(mutated)
-        return Mutation(which, body[: draw(st.integers(0, len(body) - 1))], "body is not JSON")
+    if which == "truncated":  # cut between two characters (a cut inside one is "not UTF-8")
+        text = json.dumps(mutated, ensure_ascii=False)
+        cut = text[: draw(st.integers(0, len(text) - 1))]
+        return Mutation(which, cut.encode(), "body is not JSON")
     if which == "not utf-8":
         body = body_of(mutated)
         at = draw(st.integers(0, len(body)))

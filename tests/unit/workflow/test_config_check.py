@@ -146,7 +146,6 @@ MORE: dict[str, tuple[str, Any, str]] = {
         "finance",
         "classifications[agreement].service: unknown service 'finance'",
     ),
-
     "unknown option source": (
         f"ticket_types.{EXAM}.parameters.discipline.options_source",
         "SELECT * FROM x",
