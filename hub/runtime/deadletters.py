@@ -169,10 +169,12 @@ class DeadLetters:
                 session.add(replay_row(dl, dl.body, now, due))
                 dl.status = "replayed"
                 dl.replayed_at = now
-                detail = f"at {rate:g}/s, {n + 1} of {len(chosen)}, due {due.isoformat()}"
-                audit.record(
-                    session, dl, "replayed", by=by, at=now, detail=detail if rate else None
+                note = (
+                    f"at {rate:g}/s, {n + 1} of {len(chosen)}, due {due.isoformat()}"
+                    if rate
+                    else None
                 )
+                audit.record(session, dl, "replayed", by=by, at=now, detail=note)
             replayed = [dl.id for dl in chosen]
         self.uow.on_commit()
         return replayed

@@ -18,6 +18,7 @@ from hub.settings import redact
 from hub.store.db import ping
 from hub.web.context import WebContext
 from hub.web.errors import responses
+from hub.web.json_types import Rate
 from hub.web.security import context, require
 from hub.web.tokens import Principal
 from hub.workflow import service
@@ -45,10 +46,8 @@ class Group(BaseModel):
 
 
 class ReplayGroup(Group):
-    rate: float | None = Field(
+    rate: Rate | None = Field(
         default=None,
-        gt=0,
-        le=10_000,
         description="At most this many a second; the group is chosen at once either way.",
     )
 

@@ -17,6 +17,7 @@ from hub.web.attachments import content_disposition, read_upload, served_media_t
 from hub.web.context import WebContext
 from hub.web.errors import responses
 from hub.web.idempotency import action_id
+from hub.web.json_types import VersionNumber
 from hub.web.security import context, require
 from hub.web.tokens import Principal
 from hub.workflow import service
@@ -38,10 +39,7 @@ TicketId = Annotated[str, Path(max_length=200, description="The ticket's id (`T-
 Text = Field(max_length=10_000)
 Name = Field(min_length=1, max_length=200)
 Version = Field(
-    default=None,
-    ge=0,
-    le=2**31 - 1,
-    description="Refuse with 409 unless the ticket is still at this version.",
+    default=None, description="Refuse with 409 unless the ticket is still at this version."
 )
 
 
@@ -57,7 +55,7 @@ class MoveRequest(BaseModel):
     fields: dict[str, Any] = Field(
         default_factory=dict, max_length=100, description="Parameters to write first."
     )
-    expected_version: int | None = Version
+    expected_version: VersionNumber | None = Version
 
 
 class ClassifyRequest(BaseModel):
@@ -66,7 +64,7 @@ class ClassifyRequest(BaseModel):
     classification: str = Field(
         min_length=1, max_length=200, description="One of the ticket's `classifications_allowed`."
     )
-    expected_version: int | None = Version
+    expected_version: VersionNumber | None = Version
 
 
 class CommentRequest(BaseModel):
@@ -79,7 +77,7 @@ class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(max_length=2000)
-    expected_version: int | None = Version
+    expected_version: VersionNumber | None = Version
 
 
 @router.get("")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -25,12 +26,15 @@ def test_hub_run_on_kafka_whose_admin_api_does_not_answer_prints_one_line(
     monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path / 'hub.sqlite'}")
     monkeypatch.setattr(sys, "argv", ["hub", "run", "--no-http"])
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    root = logging.getLogger()
+    logging_was = (root.handlers[:], root.level)
     try:
         with pytest.raises(SystemExit) as ended:
             main()
-    finally:  # `hub run` installs its own
+    finally:  # `hub run` installs its own signal handlers and log handler
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
+        root.handlers[:], root.level = logging_was
     assert ended.value.code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err

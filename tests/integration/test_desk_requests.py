@@ -36,7 +36,8 @@ STUDENT = ["--customer", RA, "--name", "João Lima", "--email", "joao@example.co
 @dataclass
 class Result:
     exit_code: int
-    output: str
+    output: str  # stdout and stderr
+    stdout: str
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
         with pytest.raises(SystemExit) as ended:
             main()
         out = capsys.readouterr()
-        return Result(int(ended.value.code or 0), out.out + out.err)
+        return Result(int(ended.value.code or 0), out.out + out.err, out.out)
 
     refdata = tmp_path / "students.jsonl"
     refdata.write_text(
@@ -91,7 +92,7 @@ def test_an_option_outside_the_students_disciplines_is_rejected_not_opened(cli: 
 def test_an_eligible_request_opens_the_ticket_with_its_charge_and_mail(cli: Any) -> None:
     out = cli("tickets", "open", EXAM, "-p", "discipline=MAT101", *STUDENT, "--period", PERIOD)
     assert out.exit_code == 0, out.output
-    ticket_id = out.output.strip()
+    ticket_id = out.stdout.strip()
     (ticket,) = _rows(cli.url, TicketRow)
     assert (ticket.id, ticket.origin_type) == (ticket_id, "edu.request.created")
     (charge,) = _rows(cli.url, ChargeRow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 from pathlib import Path
 
@@ -206,9 +207,12 @@ def test_hub_run_exits_with_an_error_when_one_of_its_threads_ends(
     monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path / 'hub.sqlite'}")
     assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    root = logging.getLogger()
+    logging_was = (root.handlers[:], root.level)
     try:
         result = CliRunner().invoke(app, ["run", "--no-http"])
-    finally:  # `hub run` installs its own
+    finally:  # `hub run` installs its own signal handlers, and a log handler on its stream
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
+        root.handlers[:], root.level = logging_was
     assert result.exit_code == 1, result.output
