@@ -8,6 +8,7 @@ JSON); ``Limits`` carries the bounds, ``DEFAULT_LIMITS`` the contract's.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -54,38 +55,50 @@ class MessageTooLarge(InvalidMessage):
 
 def check_size(body: bytes | str, limits: Limits = DEFAULT_LIMITS) -> None:
     """Raise ``MessageTooLarge`` when ``body`` is over ``limits.max_bytes``."""
-    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
-    if len(raw) > limits.max_bytes:
-        raise MessageTooLarge(len(raw), limits.max_bytes, hashlib.sha256(raw).hexdigest())
+    if isinstance(body, str):
+        if len(body) * 4 <= limits.max_bytes:  # at most 4 bytes a character: small enough
+            return
+        body = body.encode("utf-8", "surrogatepass")
+    if len(body) > limits.max_bytes:
+        raise MessageTooLarge(len(body), limits.max_bytes, hashlib.sha256(body).hexdigest())
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidMessage(f"{name} is not JSON")
+
+
+@functools.cache
+def _decoder(max_int_digits: int) -> json.JSONDecoder:
+    """A JSON decoder refusing ``NaN``/``Infinity`` and integers longer than the bound (one per
+    bound: building a decoder per call would cost more than the parse)."""
+
+    def integer(literal: str) -> int:
+        digits = len(literal) - (literal[0] == "-")
+        if digits > max_int_digits:
+            raise InvalidMessage(f"an integer of {digits} digits, more than {max_int_digits}")
+        return int(literal)
+
+    return json.JSONDecoder(parse_int=integer, parse_constant=_refuse_constant)
 
 
 def load_json(body: bytes | str, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Parse untrusted JSON within ``limits``; raise ``InvalidMessage`` saying what is wrong
-    (too large, not UTF-8, not JSON, ``NaN``/``Infinity``, too deep, an integer too long)."""
+    (too large, not UTF-8, not JSON, ``NaN``/``Infinity``, too deep, an integer too long).
+    The tree is walked for its depth only when the text has more brackets than the depth
+    allowed, so the common case costs the parse alone."""
     check_size(body, limits)
     try:
         text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else body
     except UnicodeDecodeError as e:
         raise InvalidMessage(f"body is not UTF-8 text: {e}") from None
-    digits = limits.max_int_digits
-
-    def integer(literal: str) -> int:
-        if len(literal.lstrip("-")) > digits:
-            raise InvalidMessage(
-                f"an integer of {len(literal.lstrip('-'))} digits, more than {digits}"
-            )
-        return int(literal)
-
-    def constant(name: str) -> Any:
-        raise InvalidMessage(f"{name} is not JSON")
-
     try:
-        value = json.loads(text, parse_int=integer, parse_constant=constant)
+        value = _decoder(limits.max_int_digits).decode(text)
     except json.JSONDecodeError as e:
         raise InvalidMessage(f"body is not JSON: {e}") from None
     except RecursionError:
         raise InvalidMessage(f"nested deeper than {limits.max_depth} levels") from None
-    check_depth(value, limits)
+    if text.count("[") + text.count("{") > limits.max_depth:
+        check_depth(value, limits)
     return value
 
 
