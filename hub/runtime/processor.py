@@ -453,7 +453,7 @@ class Processor:
         with self.uow.sessions.begin() as session:
             if d.delivery_count > 1 and _already_dead(session, name, body):
                 # dead-lettered before the worker could settle it (a crash in between)
-                log.info("redelivered %s is in the dead-letter store already", d.message_id)
+                log.info("redelivered %s is in the dead-letter store already", self._label(d))
                 return
             session.add(
                 DeadLetter(
