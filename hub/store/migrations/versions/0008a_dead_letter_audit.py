@@ -37,9 +37,7 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_dead_letter_audit_dead_letter_id", "dead_letter_audit", ["dead_letter_id"]
-    )
+    op.create_index("ix_dead_letter_audit_dead_letter_id", "dead_letter_audit", ["dead_letter_id"])
     op.create_index("ix_dead_letter_audit_at", "dead_letter_audit", ["at"])
 
 
