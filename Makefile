@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint schemas bench clean
+.PHONY: run test lint schemas bench fuzz clean
 
 $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -27,6 +27,9 @@ schemas: $(STAMP)  ## regenerate schemas/json from the models
 
 bench: $(STAMP)
 	$(BIN)/hub bench
+
+fuzz: $(STAMP)  ## outside the suite: 100,000 generated inputs through the decoder and the loader each
+	$(BIN)/python -m tests.fuzz --inputs 100000
 
 clean:
 	rm -rf $(VENV) .hub-data .pytest_cache .mypy_cache .ruff_cache test-artifacts

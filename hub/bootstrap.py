@@ -182,6 +182,7 @@ def build(
         delivery_limit=settings.delivery_limit,
         observer=observer,
         on_commit=relay.wake.set,
+        limits=settings.limits,
     )
     hub = Hub(settings, uow, transport, chosen, processor, relay, observer)
     hub.ticks.append(("timers", 1.0, lambda: fire_due_timers(uow)))
@@ -193,6 +194,7 @@ def build(
                 uow,
                 outbox_days=settings.outbox_retention_days,
                 inbox_days=settings.inbox_retention_days,
+                audit_days=settings.audit_retention_days,
             ),
         )
     )

@@ -22,6 +22,7 @@ from pydantic_settings import (
 from hub.errors import ConfigurationError
 from hub.redaction import redact
 from hub.runtime.broker_url import SEPARATOR, is_amqp, join_urls, parse_amqp
+from schemas.bounds import Limits
 
 ENV_PREFIX = "HUB_"
 DEFAULT_SETTINGS_FILE = "hub.toml"
@@ -120,11 +121,30 @@ class Settings(BaseSettings):
         "before it is dead-lettered (quorum queues on RabbitMQ).",
     )
 
+    max_event_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        le=128 << 20,
+        description="Largest inbound event in bytes; a larger one is dead-lettered at once, "
+        "truncated, with its length and hash.",
+    )
+    max_attachment_bytes: int = Field(
+        default=25 << 20,
+        ge=1024,
+        le=1 << 30,
+        description="Largest file attached to a ticket, in bytes.",
+    )
+
     outbox_retention_days: float = Field(
         default=7, gt=0, description="Published outbox rows are kept this long (message trace)."
     )
     inbox_retention_days: float = Field(
         default=30, gt=0, description="How long a handled idempotency key is remembered."
+    )
+    audit_retention_days: float = Field(
+        default=90,
+        gt=0,
+        description="How long the dead-letter audit keeps purged and edited messages.",
     )
 
     @field_validator("consumers", mode="before")
@@ -203,6 +223,11 @@ class Settings(BaseSettings):
     @cached_property
     def effective_broker_url(self) -> str:
         return self.broker_url or f"sqla+sqlite:///{(self.data_dir / 'broker.sqlite').resolve()}"
+
+    @property
+    def limits(self) -> Limits:
+        """The bounds inbound events are read within."""
+        return Limits(max_bytes=self.max_event_bytes)
 
     @property
     def is_embedded(self) -> bool:

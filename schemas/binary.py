@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from schemas.bounds import DEFAULT_LIMITS, Limits, load_json
 from schemas.envelope import CONTENT_TYPE
 from schemas.errors import InvalidMessage
 
@@ -44,11 +45,15 @@ def is_binary(headers: Mapping[str, Any]) -> bool:
 
 
 def structured(
-    body: bytes, headers: Mapping[str, Any], content_type: str | None = None
+    body: bytes,
+    headers: Mapping[str, Any],
+    content_type: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> bytes | dict[str, Any]:
     """The event as ``schemas.decode`` takes it: ``body`` itself in structured mode, else the
-    object built from the headers with the body as ``data``. Raises ``InvalidMessage`` for a
-    binary message whose attributes or body cannot be read (what is wrong, in one line)."""
+    object built from the headers with the body as ``data`` (read within ``limits``). Raises
+    ``InvalidMessage`` for a binary message whose attributes or body cannot be read (what is
+    wrong, in one line)."""
     attrs = attributes(headers)
     if attrs is None:
         return body
@@ -66,11 +71,9 @@ def structured(
         raise InvalidMessage(f"binary mode: datacontenttype {declared!r} is not JSON")
     event["datacontenttype"] = "application/json"
     try:
-        event["data"] = json.loads(body.decode("utf-8")) if body else None
-    except UnicodeDecodeError as e:
-        raise InvalidMessage(f"binary mode: body is not UTF-8 text: {e}") from None
-    except (json.JSONDecodeError, RecursionError) as e:
-        raise InvalidMessage(f"binary mode: body is not JSON: {e}") from None
+        event["data"] = load_json(body, limits) if body else None
+    except InvalidMessage as e:
+        raise InvalidMessage([f"binary mode: {p}" for p in e.problems]) from None
     return event
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import ValidationError
 
+from schemas.bounds import DEFAULT_LIMITS, Limits, check_depth, load_json
 from schemas.envelope import CloudEvent
 from schemas.errors import InvalidMessage
 from schemas.registry import model_for
@@ -20,24 +20,20 @@ def _problems(error: ValidationError) -> list[str]:
     return out
 
 
-def decode(body: bytes | str | dict[str, Any]) -> CloudEvent:
+def decode(body: bytes | str | dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> CloudEvent:
     """Turn a structured-mode CloudEvent into its typed model.
 
     Accepts the raw body (bytes or str) or an already parsed JSON object. Raises
     ``InvalidMessage`` for anything that is not JSON, not a CloudEvents 1.0 event in structured
-    mode, or whose ``data`` breaks the schema of its type. Types outside the contract are
-    checked against the envelope only.
+    mode, or whose ``data`` breaks the schema of its type, and for a body beyond ``limits``
+    (``MessageTooLarge`` when it is too large; too deep, an integer too long). Types outside
+    the contract are checked against the envelope only.
     """
     if isinstance(body, dict):
         obj: Any = body
+        check_depth(obj, limits)
     else:
-        try:
-            text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else body
-            obj = json.loads(text)
-        except UnicodeDecodeError as e:
-            raise InvalidMessage(f"body is not UTF-8 text: {e}") from None
-        except (json.JSONDecodeError, RecursionError) as e:
-            raise InvalidMessage(f"body is not JSON: {e}") from None
+        obj = load_json(body, limits)
     if not isinstance(obj, dict):
         raise InvalidMessage(f"body is JSON {type(obj).__name__}, not a CloudEvent object")
     if "specversion" not in obj:

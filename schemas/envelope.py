@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from schemas.bounds import MAX_KEY_LENGTH
 
 CONTENT_TYPE = "application/cloudevents+json"
 DEFAULT_TENANT = "default"
@@ -42,25 +45,38 @@ class CloudEvent(BaseModel):
     event_type: ClassVar[str | None] = None
 
     specversion: Literal["1.0"] = "1.0"
-    id: str = Field(min_length=1, description="Unique per source.")
-    source: str = Field(min_length=1, description="URI-reference of the emitter.")
-    type: str = Field(min_length=1, description="The event type; the routing key on AMQP.")
+    id: str = Field(min_length=1, max_length=200, description="Unique per source.")
+    source: str = Field(min_length=1, max_length=400, description="URI-reference of the emitter.")
+    type: str = Field(
+        min_length=1, max_length=200, description="The event type; the routing key on AMQP."
+    )
     time: AwareDatetime = Field(description="RFC 3339 time of the occurrence.")
     datacontenttype: Literal["application/json"] = "application/json"
-    subject: str = Field(min_length=1, description="The business key, e.g. the agreement id.")
+    subject: str = Field(
+        min_length=1, max_length=400, description="The business key, e.g. the agreement id."
+    )
     data: Any = Field(description="The event payload, an object.")
-    dataschema: str | None = None
-    tenantid: str = Field(default=DEFAULT_TENANT, min_length=1)
+    dataschema: str | None = Field(default=None, max_length=1000)
+    tenantid: str = Field(default=DEFAULT_TENANT, min_length=1, max_length=100)
     idempotencykey: str | None = Field(
-        default=None, min_length=1, description="Defaults to source + id when absent."
+        default=None,
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        description="Defaults to source + id when absent.",
     )
     correlationid: str | None = Field(
-        default=None, min_length=1, description="The first event of the chain; copied forward."
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The first event of the chain; copied forward.",
     )
     causationid: str | None = Field(
-        default=None, min_length=1, description="The id of the event that caused this one."
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The id of the event that caused this one.",
     )
-    traceparent: str | None = Field(default=None, description="W3C trace context.")
+    traceparent: str | None = Field(default=None, max_length=200, description="W3C trace context.")
 
     @model_validator(mode="after")
     def _check_extensions(self) -> CloudEvent:
@@ -80,8 +96,14 @@ class CloudEvent(BaseModel):
 
     @property
     def key(self) -> str:
-        """The idempotency key: ``idempotencykey`` or, when absent, ``source`` + ``id``."""
-        return self.idempotencykey or f"{self.source}#{self.id}"
+        """The idempotency key: ``idempotencykey`` or, when absent, ``source`` + ``id`` (or,
+        when those two are longer together than a key may be, their SHA-256)."""
+        if self.idempotencykey:
+            return self.idempotencykey
+        derived = f"{self.source}#{self.id}"
+        if len(derived) <= MAX_KEY_LENGTH:
+            return derived
+        return "sha256:" + hashlib.sha256(derived.encode()).hexdigest()
 
     @property
     def chain(self) -> str:

@@ -5,9 +5,21 @@ from __future__ import annotations
 import sys
 
 import typer
+from sqlalchemy.exc import DBAPIError, OperationalError
 from typer.exceptions import TyperException
 
-from hub.cli import bench, db, general, operate, refdata, runtime, settings_cli, tenants, users
+from hub.cli import (
+    bench,
+    db,
+    dlq,
+    general,
+    operate,
+    refdata,
+    runtime,
+    settings_cli,
+    tenants,
+    users,
+)
 from hub.cli import config as config_cli
 from hub.cli import tickets as tickets_cli
 from hub.cli.common import fail
@@ -25,6 +37,7 @@ runtime.register(app)
 bench.register(app)
 operate.register(app)
 app.add_typer(db.app, name="db")
+app.add_typer(dlq.app, name="dlq")
 app.add_typer(config_cli.app, name="config")
 app.add_typer(tickets_cli.app, name="tickets")
 app.add_typer(refdata.app, name="refdata")
@@ -32,6 +45,20 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.users, name="users")
 app.add_typer(users.roles, name="roles")
 app.add_typer(settings_cli.app, name="settings")
+
+
+def store_error(error: DBAPIError) -> str:
+    """One line about a database error, naming the database (without its password)."""
+    from hub.settings import load_settings, redact
+
+    try:
+        where = redact(load_settings().effective_database_url)
+    except HubError:
+        where = "HUB_DATABASE_URL"
+    reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+    if isinstance(error, OperationalError):
+        return f"the database at {where} cannot be reached: {reason}"
+    return f"the database at {where} refused a statement: {reason}"
 
 
 def main() -> None:
@@ -51,6 +78,8 @@ def main() -> None:
         sys.exit(e.exit_code)
     except HubError as e:
         fail(str(e), getattr(e, "problems", None))
+    except DBAPIError as e:  # the store does not answer, or refused what was asked
+        fail(store_error(e))
     except KeyboardInterrupt:
         sys.exit(130)
     sys.exit(result if isinstance(result, int) else 0)

@@ -1,4 +1,5 @@
-"""``hub run``, ``hub publish``, ``hub queues``, ``hub dlq``: the message runtime's verbs."""
+"""``hub run``, ``hub publish``, ``hub queues``: the message runtime's verbs (``hub dlq`` is in
+``hub.cli.dlq``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,23 +27,22 @@ from hub.cli.common import (
     settings,
     tenant_store,
 )
-from hub.errors import InvalidMessage
+from hub.errors import HubError, InvalidMessage
 from hub.logs import configure_logging
-from hub.runtime.deadletters import DeadLetterFilter, DeadLetters, detail, summary
 from hub.runtime.transport import EVENTS_EXCHANGE, Outgoing, Unroutable
 from hub.runtime.transports import transport_for
-from hub.settings import redact
+from hub.runtime.uow import UnitOfWorkFactory
+from hub.settings import Settings, redact
+from hub.store.db import make_engine, upgrade
 from hub.store.models import DEFAULT_TENANT
 from schemas import decode
-
-dlq = typer.Typer(help="Inspect, replay and purge dead letters.", no_args_is_help=True)
+from schemas.bounds import Limits, load_json
 
 
 def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(publish)
     app.command()(queues)
-    app.add_typer(dlq, name="dlq")
 
 
 def run(
@@ -80,7 +78,18 @@ def run(
         observer = MetricsObserver()
     hub = build(s, observer=observer)
     version = apply_workflow_config(hub)
-    hub.setup()
+    try:
+        hub.setup()
+    except HubError:
+        hub.close()
+        raise
+    except Exception as e:  # a driver's error its adapter did not translate (a timeout, say)
+        hub.close()
+        why = str(e).strip() or "no answer in time"
+        fail(
+            f"the broker at {redact(s.effective_broker_url)} did not declare the hub's "
+            f"topology: {type(e).__name__}: {why}"
+        )
     if stop.is_set():
         hub.close()
         log.info("hub stopped")
@@ -127,9 +136,9 @@ def publish(
     ),
 ) -> None:
     """Publish CloudEvents to hub.events as a producer would (publisher confirms)."""
-    text = sys.stdin.read() if source == "-" else _read(source)
-    events = _parse_events(text, raw, tenant or (settings().tenant if not raw else None))
     s = settings()
+    text = _read_bounded(source, MAX_PUBLISH_INPUT)
+    events = _parse_events(text, raw, s.limits, tenant or (s.tenant if not raw else None))
     url = s.effective_broker_url
     if url.startswith(("amqp", "pyamqp")):
         from producers.publisher import Publisher, PublishFailed
@@ -139,35 +148,75 @@ def publish(
             with Publisher(url) as pub:
                 for body in events:
                     pub.publish(body, validate=not raw, routing_key=routing_key)
-        except (PublishFailed, NotRouted) as e:
+        except NotRouted as e:
+            fail(f"{e} ({not_routed_hint(url, s)})")
+        except PublishFailed as e:
             fail(str(e))
     else:
         transport = transport_for(url)
         try:
             transport.publish([_outgoing(b, routing_key) for b in events], mandatory=True)
         except Unroutable as e:
-            fail(f"{e} (is the hub's topology declared? start `hub run` once)")
+            fail(f"{e} ({not_routed_hint(url, s)})")
         finally:
             transport.close()
     typer.echo(f"published {len(events)} event(s)")
 
 
-def _read(path: str) -> str:
+#: Largest input of ``hub publish`` (a file or stdin holding one event or an array of them).
+MAX_PUBLISH_INPUT = 64 << 20
+
+
+def not_routed_hint(url: str, s: Settings) -> str:
+    """What to do about an event no queue took: start the hub when none of its queues has a
+    consumer; otherwise no consumer of the running hub (nor anyone else) handles its type."""
+    from hub.bootstrap import default_consumers
+
     try:
-        return Path(path).read_text()
+        transport = transport_for(url)
+        try:
+            stats = transport.stats([c.queue for c in default_consumers(s.consumers)])
+        finally:
+            transport.close()
+    except Exception:  # the hint only: the refusal itself is the answer
+        stats = []
+    if any(q.consumers for q in stats):
+        return (
+            "the hub is running, but none of its consumers handles this type and no other "
+            "queue is bound to it: check the event's type"
+        )
+    return "no hub consumer runs: start `hub run` once, which declares the hub's queues"
+
+
+def _read_bounded(source: str, limit: int) -> str:
+    """The text of ``source`` (a path, or ``-`` for stdin), refused beyond ``limit`` bytes."""
+    try:
+        if source == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with Path(source).open("rb") as f:
+                data = f.read(limit + 1)
     except OSError as e:
-        fail(f"cannot read {path}: {e.strerror}")
-
-
-def _parse_events(text: str, raw: bool, tenant: str | None = None) -> list[bytes]:
+        fail(f"cannot read {source}: {e.strerror}")
+    if len(data) > limit:
+        fail(f"{source}: more than {limit} bytes; publish it in several parts")
     try:
-        obj = json.loads(text)
-    except ValueError as e:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        fail(f"{source}: not UTF-8 text ({e})")
+
+
+def _parse_events(
+    text: str, raw: bool, limits: Limits, tenant: str | None = None
+) -> list[bytes]:
+    try:
+        obj = load_json(text, Limits(max_bytes=MAX_PUBLISH_INPUT, max_depth=limits.max_depth + 1))
+    except InvalidMessage as e:
         if raw:
             return [text.encode()]
         fail(f"not JSON: {e}")
     items = obj if isinstance(obj, list) else [obj]
-    if tenant is not None and tenant != "default":
+    if tenant is not None and tenant != DEFAULT_TENANT:  # stamp the events that name none
         items = [
             {**i, "tenantid": i.get("tenantid") or tenant} if isinstance(i, dict) else i
             for i in items
@@ -176,7 +225,7 @@ def _parse_events(text: str, raw: bool, tenant: str | None = None) -> list[bytes
     if not raw:
         for n, body in enumerate(bodies):
             try:
-                decode(body)
+                decode(body, limits)
             except InvalidMessage as e:
                 fail(f"event {n}: {e}", [f"event {n}: {p}" for p in e.problems])
     return bodies
@@ -268,91 +317,7 @@ def _opt(value: Any, fmt: str = "{}") -> str:
     return "-" if value is None else fmt.format(value)
 
 
-@contextmanager
-def _dead_letters(tenant: str | None, by: str | None, action: str) -> Iterator[DeadLetters]:
-    """The tenant's dead letters, once the acting user may do ``action`` on them."""
-    with tenant_store(tenant) as (factory, chosen):
-        allow(factory, chosen, actor_of(by), "dead_letters", action)
-        yield DeadLetters(factory, chosen)
-
-
-@dlq.command("list")
-def dlq_list(
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
-    consumer: str | None = typer.Option(None, help="Only this consumer's."),
-    error_type: str | None = typer.Option(None, "--error-type", help="Only this error type."),
-    all_: bool = typer.Option(False, "--all", help="Include replayed ones."),
-    tenant: str | None = TENANT_OPTION,
-    by: str | None = BY_OPTION,
-) -> None:
-    """Dead letters awaiting action (oldest first)."""
-    where = DeadLetterFilter(consumer, error_type, None, None if all_ else "dead")
-    with _dead_letters(tenant, by, "view") as store:
-        items = [summary(dl) for dl in store.find(where)]
-    if json_out:
-        print_json(items)
-        return
-    table = Table("id", "consumer", "event type", "error", "attempts", "last failure", "status")
-    for i in items:
-        table.add_row(
-            str(i["id"]),
-            i["consumer"],
-            i["event_type"] or "?",
-            f"{i['error_type']}: {i['error_message']}"[:80],
-            str(i["attempts"]),
-            i["last_failed_at"][:19],
-            i["status"],
-        )
-    console.print(table)
-
-
-@dlq.command("show")
-def dlq_show(
-    dl_id: int = typer.Argument(..., metavar="ID"),
-    tenant: str | None = TENANT_OPTION,
-    by: str | None = BY_OPTION,
-) -> None:
-    """One dead letter: the original message, its headers, the error and its traceback."""
-    with _dead_letters(tenant, by, "view") as store:
-        print_json(detail(store.get(dl_id)))
-
-
-def _ids_or_all(dl_id: int | None, all_: bool) -> list[int] | None:
-    if (dl_id is None) == (not all_):
-        fail("give one ID or --all")
-    return None if all_ else [dl_id]  # type: ignore[list-item]
-
-
-@dlq.command("replay")
-def dlq_replay(
-    dl_id: int | None = typer.Argument(None, metavar="[ID]"),
-    all_: bool = typer.Option(False, "--all", help="Every dead letter awaiting action."),
-    consumer: str | None = typer.Option(None, help="With --all: only this consumer's."),
-    error_type: str | None = typer.Option(
-        None, "--error-type", help="With --all: only this error."
-    ),
-    tenant: str | None = TENANT_OPTION,
-    by: str | None = BY_OPTION,
-) -> None:
-    """Send dead letters back to the consumer that failed them."""
-    ids = _ids_or_all(dl_id, all_)
-    where = DeadLetterFilter(consumer, error_type) if all_ else None
-    with _dead_letters(tenant, by, "edit") as store:
-        done = store.replay(ids, where)
-    typer.echo(f"replayed {len(done)} dead letter(s)" + (f": {done}" if done else ""))
-
-
-@dlq.command("purge")
-def dlq_purge(
-    dl_id: int | None = typer.Argument(None, metavar="[ID]"),
-    all_: bool = typer.Option(False, "--all", help="Every dead letter (replayed ones too)."),
-    consumer: str | None = typer.Option(None, help="With --all: only this consumer's."),
-    tenant: str | None = TENANT_OPTION,
-    by: str | None = BY_OPTION,
-) -> None:
-    """Delete dead letters for good."""
-    ids = _ids_or_all(dl_id, all_)
-    where = DeadLetterFilter(consumer, None, None, None) if all_ else None
-    with _dead_letters(tenant, by, "delete") as store:
-        n = store.purge(ids, where)
-    typer.echo(f"purged {n} dead letter(s)")
+def _uow() -> UnitOfWorkFactory:
+    url = settings().effective_database_url
+    upgrade(url)
+    return UnitOfWorkFactory(make_engine(url))

@@ -7,23 +7,29 @@ call ``hub.workflow.service``. A refused action exits with code 2 and one line s
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 import typer
 
+from hub.cli import desk
 from hub.cli.common import (
     BY_OPTION,
     TENANT_OPTION,
     actor_of,
+    fail,
     open_store,
     print_json,
     settings,
+    tenant_store,
     tenant_uow,
 )
-from hub.identity.access import permissions_of
+from hub.identity.access import permissions_of, ticket_modules
+from hub.runtime.uow import Cause
 from hub.workflow import access, service
-from hub.workflow.access import check_modules, visible_ticket
+from hub.workflow.access import visible_ticket
 from hub.workflow.errors import WorkflowError
+from hub.workflow.ownership import owner_of
 from hub.workflow.repository import TicketFilter, TicketRepository
 from hub.workflow.views import ticket_json
 
@@ -109,27 +115,87 @@ def open_(
     subject: str | None = typer.Option(None, help="What it is about (one line)."),
     description: str | None = typer.Option(None, help="The request, in full."),
     by: str | None = BY_OPTION,
+    name: str | None = typer.Option(None, help="Educational types: the student's name."),
+    email: str | None = typer.Option(None, help="Educational types: the student's e-mail."),
+    period: str | None = typer.Option(None, help="Educational types: the academic period."),
+    company: str | None = typer.Option(
+        None, help="Educational types: the company (default: the delivery location's)."
+    ),
+    branch: str | None = typer.Option(
+        None, help="Educational types: the branch (default: the delivery location's)."
+    ),
+    delivery_location: str | None = typer.Option(
+        None, "--delivery-location", help="Educational types: default the type's."
+    ),
+    request_id: str | None = typer.Option(
+        None, "--request-id", help="Educational types: the request's id (default: a new one)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     tenant: str | None = TENANT_OPTION,
 ) -> None:
-    """Open a ticket of TYPE (applies the configured or demo workflow if none is applied yet)."""
+    """Open a ticket of TYPE (applies the configured or demo workflow if none is applied yet).
+
+    A type an integration owns goes through that integration's rules: an educational type
+    becomes an edu.request.created event handled as any other (eligibility, options, charge,
+    e-mail; the outcome is printed), a finance approval type is refused (only the financial
+    module's finance.agreement.pending opens one: use `hub publish`)."""
+    parameters = _pairs(param)
     actor = actor_of(by)
-    with tenant_uow(tenant) as uow:
-        service.ensure_config(uow, settings().workflow_config)
-        granted = permissions_of(uow.session, uow.tenant, actor)
-        granted.check("tickets", "include")
-        ticket = service.open_ticket(
-            uow,
-            ticket_type,
-            by=actor,
-            parameters=_pairs(param),
-            customer_id=customer,
-            subject=subject,
-            description=description,
-        )
-        check_modules(granted, ticket, "include")
-        data = ticket_json(ticket)
+    with tenant_store(tenant) as (factory, chosen):
+        with factory(Cause.action(tenant=chosen)) as uow:
+            service.ensure_config(uow, settings().workflow_config)
+            _, config = service.current_config(uow)
+            granted = permissions_of(uow.session, uow.tenant, actor)
+            granted.check("tickets", "include")
+            if ticket_type in config.ticket_types:
+                for module in ticket_modules(config.ticket_types[ticket_type].service):
+                    granted.check(module, "include")
+        owner = owner_of(config, ticket_type)
+        if owner == "finance":
+            raise desk.refuse_finance(ticket_type)
+        if owner == "education":
+            options = {
+                "customer": customer,
+                "name": name,
+                "email": email,
+                "period": period,
+                "company": company,
+                "branch": branch,
+                "delivery_location": delivery_location,
+                "request_id": request_id,
+            }
+            decision = desk.open_educational(
+                factory, config, ticket_type, parameters=parameters, options=options, tenant=chosen
+            )
+            _print_decision(decision, as_json)
+            return
+        with factory(Cause.action(tenant=chosen)) as uow:
+            ticket = service.open_ticket(
+                uow,
+                ticket_type,
+                by=actor,
+                parameters=parameters,
+                customer_id=customer,
+                subject=subject,
+                description=description,
+            )
+            data = ticket_json(ticket)
     print_json(data) if as_json else typer.echo(data["id"])
+
+
+def _print_decision(decision: desk.Decision, as_json: bool) -> None:
+    if as_json:
+        print_json(asdict(decision))
+        if decision.status != "opened":
+            raise typer.Exit(2)
+        return
+    if decision.status == "opened":
+        typer.echo(decision.ticket_id)
+        return
+    fail(
+        f"request {decision.request_id} rejected: {decision.reason}"
+        + (f": {decision.detail}" if decision.detail else "")
+    )
 
 
 @app.command()

@@ -4,19 +4,22 @@ Replaying writes the original bytes to the outbox, addressed to the queue of the
 failed (not to every subscriber of the event type), with the attempt count reset; the relay
 publishes it. A dead letter that was an outbox row the relay could not deliver (e.g. mail a
 server refused) goes back to the outbox as that row was. The dead letter is kept, marked
-``replayed``, until purged.
+``replayed``, until purged. Replays and purges are recorded in the audit
+(``hub.runtime.dlq_audit``); editing a dead letter is ``hub.runtime.dlq_edit``.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, true
+from sqlalchemy import func, select, true
 
 from hub.errors import HubError
+from hub.runtime import dlq_audit as audit
+from hub.runtime.oversize import ORIGINAL_BYTES, is_truncated
 from hub.runtime.processor import ATTEMPT, FIRST_FAILURE, LAST_ERROR
 from hub.runtime.relay import OUTBOX_ORIGIN
 from hub.runtime.transport import DIRECT
@@ -26,6 +29,10 @@ from hub.store.models import DeadLetter, OutboxMessage
 
 class DeadLetterNotFound(HubError):
     pass
+
+
+class NotReplayable(HubError):
+    """The dead letter cannot be sent again as it is (it was stored truncated)."""
 
 
 @dataclass(frozen=True)
@@ -124,11 +131,22 @@ class DeadLetters:
         return dl
 
     def replay(
-        self, ids: list[int] | None = None, where: DeadLetterFilter | None = None
+        self,
+        ids: list[int] | None = None,
+        where: DeadLetterFilter | None = None,
+        *,
+        by: str = "unknown",
+        rate: float | None = None,
     ) -> list[int]:
         """Send dead letters back to their consumer's queue; ``ids=None`` replays every one
-        matching ``where`` (default: all awaiting action). Returns the ids replayed."""
+        matching ``where`` (default: all awaiting action). Returns the ids replayed.
+
+        The dead letters are chosen once, in one transaction: those that arrive later are not
+        part of the replay. With ``rate`` (messages a second) their outbox rows fall due one
+        after the other at that rate, so the relay sends them no faster. Each replay is in the
+        audit, by ``by``."""
         now: datetime = self.uow.clock.now()
+        spacing = 1.0 / rate if rate else 0.0
         with self.uow.sessions() as session, session.begin():
             mine = self._mine()
             query = (
@@ -149,53 +167,100 @@ class DeadLetters:
                     query = query.where(DeadLetter.consumer == where.consumer)
                 if where.error_type:
                     query = query.where(DeadLetter.error_type == where.error_type)
-            replayed = []
+            chosen = []
             for dl in session.scalars(query.with_for_update()):
-                headers = {
-                    k: v
-                    for k, v in (dl.headers or {}).items()
-                    if k not in (ATTEMPT, FIRST_FAILURE, LAST_ERROR)
-                }
-                headers["x-hub-replay-of"] = dl.id
-                origin = headers.pop(OUTBOX_ORIGIN, None) or {
-                    "kind": "replay",
-                    "exchange": DIRECT,
-                    "routing_key": dl.queue,
-                    "subject": None,
-                    "causation_id": None,
-                }
-                session.add(
-                    OutboxMessage(
-                        tenant_id=dl.tenant_id,
-                        event_id=dl.event_id or f"dead-letter-{dl.id}",
-                        event_type=dl.event_type or "?",
-                        headers=headers,
-                        body=dl.body,
-                        correlation_id=dl.correlation_id,
-                        created_at=now,
-                        available_at=now,
-                        **origin,
-                    )
-                )
+                if is_truncated(dl.headers):
+                    if ids is not None:
+                        raise NotReplayable(
+                            f"dead letter {dl.id} keeps only the first bytes of a message of "
+                            f"{dl.headers.get(ORIGINAL_BYTES)} bytes: it cannot be replayed; "
+                            "its producer must send it again within the limit"
+                        )
+                    continue  # a group replay leaves it for its producer to send again
+                chosen.append(dl)
+            for n, dl in enumerate(chosen):
+                due = now + timedelta(seconds=n * spacing)
+                session.add(replay_row(dl, dl.body, now, due))
                 dl.status = "replayed"
                 dl.replayed_at = now
-                replayed.append(dl.id)
+                note = (
+                    f"at {rate:g}/s, {n + 1} of {len(chosen)}, due {due.isoformat()}"
+                    if rate
+                    else None
+                )
+                audit.record(session, dl, "replayed", by=by, at=now, detail=note)
+            replayed = [dl.id for dl in chosen]
+        self.uow.on_commit()
         return replayed
 
-    def purge(self, ids: list[int] | None = None, where: DeadLetterFilter | None = None) -> int:
-        """Delete dead letters for good; ``ids=None`` purges every one matching ``where``."""
-        statement = delete(DeadLetter).where(self._mine())
+    def purge(
+        self,
+        ids: list[int] | None = None,
+        where: DeadLetterFilter | None = None,
+        *,
+        by: str = "unknown",
+    ) -> int:
+        """Delete dead letters for good; ``ids=None`` purges every one matching ``where``.
+        Each stays readable in the audit (who, when, the message) for its retention period."""
+        query = select(DeadLetter).where(self._mine()).order_by(DeadLetter.id)
         if ids is not None:
-            statement = statement.where(DeadLetter.id.in_(ids))
+            query = query.where(DeadLetter.id.in_(ids))
         if where is not None:
             if where.consumer:
-                statement = statement.where(DeadLetter.consumer == where.consumer)
+                query = query.where(DeadLetter.consumer == where.consumer)
             if where.error_type:
-                statement = statement.where(DeadLetter.error_type == where.error_type)
+                query = query.where(DeadLetter.error_type == where.error_type)
             if where.status:
-                statement = statement.where(DeadLetter.status == where.status)
+                query = query.where(DeadLetter.status == where.status)
+        now = self.uow.clock.now()
         with self.uow.sessions() as session, session.begin():
-            count = session.execute(statement).rowcount  # type: ignore[attr-defined]
-        if ids is not None and count < len(set(ids)):
-            raise DeadLetterNotFound(f"no dead letter with id(s) {sorted(ids)} (purged {count})")
-        return int(count)
+            doomed = list(session.scalars(query.with_for_update()))
+            if ids is not None and len(doomed) < len(set(ids)):
+                missing = sorted(set(ids) - {dl.id for dl in doomed})
+                raise DeadLetterNotFound(f"no dead letter with id(s) {missing}")
+            for dl in doomed:
+                audit.record(session, dl, "purged", by=by, at=now)
+                session.delete(dl)
+        return len(doomed)
+
+    def count(self, where: DeadLetterFilter) -> int:
+        """How many dead letters match ``where``."""
+        query = select(func.count()).select_from(DeadLetter).where(self._mine())
+        if where.consumer:
+            query = query.where(DeadLetter.consumer == where.consumer)
+        if where.error_type:
+            query = query.where(DeadLetter.error_type == where.error_type)
+        if where.event_type:
+            query = query.where(DeadLetter.event_type == where.event_type)
+        if where.status:
+            query = query.where(DeadLetter.status == where.status)
+        with self.uow.sessions() as session:
+            return int(session.scalar(query) or 0)
+
+
+def replay_row(dl: DeadLetter, body: bytes, now: datetime, due: datetime) -> OutboxMessage:
+    """The outbox row that sends ``body`` (the dead letter's, or a corrected one) back where
+    ``dl`` failed: the consumer's queue, or, for an outbox row the relay could not deliver, the
+    place that row was going."""
+    headers = {
+        k: v for k, v in (dl.headers or {}).items() if k not in (ATTEMPT, FIRST_FAILURE, LAST_ERROR)
+    }
+    headers["x-hub-replay-of"] = dl.id
+    origin = headers.pop(OUTBOX_ORIGIN, None) or {
+        "kind": "replay",
+        "exchange": DIRECT,
+        "routing_key": dl.queue,
+        "subject": None,
+        "causation_id": None,
+    }
+    return OutboxMessage(
+        tenant_id=dl.tenant_id,
+        event_id=dl.event_id or f"dead-letter-{dl.id}",
+        event_type=dl.event_type or "?",
+        headers=headers,
+        body=body,
+        correlation_id=dl.correlation_id,
+        created_at=now,
+        available_at=due,
+        **origin,
+    )

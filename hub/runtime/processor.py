@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import json
 import logging
 import time
 import traceback
@@ -34,6 +33,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_expo
 from hub.errors import PermanentError
 from hub.logs import log_context
 from hub.runtime.observe import Observer
+from hub.runtime.oversize import stored_body
 from hub.runtime.policy import RetryPolicy
 from hub.runtime.registry import Consumer
 from hub.runtime.tenants import KnownTenants
@@ -53,6 +53,7 @@ from hub.store.models import DeadLetter, HandlingAttempt, InboxEntry, OutboxMess
 from schemas import CloudEvent, InvalidMessage, decode
 from schemas.binary import attributes as binary_attributes
 from schemas.binary import structured
+from schemas.bounds import DEFAULT_LIMITS, Limits, load_json
 
 log = logging.getLogger("hub.runtime")
 
@@ -120,6 +121,7 @@ class Processor:
         on_commit: Callable[[], None] | None = None,
         outage_pause: float = 1.0,
         tenants: KnownTenants | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.consumers = dict(consumers)
         self.uow = uow
@@ -129,10 +131,11 @@ class Processor:
         self.observer = observer or Observer()
         self.on_commit = on_commit or (lambda: None)
         self.outage_pause = outage_pause
+        self.limits = limits
 
     def __call__(self, delivery: Delivery) -> Outcome:
         started = time.perf_counter()
-        meta = _peek(delivery.body, delivery.headers)
+        meta = self._peek(delivery.body, delivery.headers)
         with log_context(
             event_id=delivery.message_id or meta.get("id"),
             correlation_id=meta.get("correlationid") or meta.get("id"),
@@ -166,7 +169,7 @@ class Processor:
                 single.append(d)
                 continue
             try:
-                event = decode(structured(d.body, d.headers, d.content_type))
+                event = decode(structured(d.body, d.headers, d.content_type, self.limits), self.limits)
             except Exception:
                 single.append(d)
                 continue
@@ -327,7 +330,7 @@ class Processor:
         consumer = self.consumers.get(d.queue)
         name = consumer.name if consumer else d.queue.removeprefix("hub.")
         attempt = _int(d.headers.get(ATTEMPT), 1)
-        peek_type = _peek(d.body, d.headers).get("type") or "?"
+        peek_type = self._peek(d.body, d.headers).get("type") or "?"
         redelivered = d.delivery_count > 1
         try:
             if redelivered:
@@ -339,7 +342,7 @@ class Processor:
                     )
             if consumer is None:
                 raise PermanentError(f"no consumer reads queue {d.queue!r}")
-            event = decode(structured(d.body, d.headers, d.content_type))
+            event = decode(structured(d.body, d.headers, d.content_type, self.limits), self.limits)
             handler = consumer.handlers.get(event.type)
             if handler is None:
                 raise PermanentError(
@@ -361,20 +364,22 @@ class Processor:
                 self._forget_starts(name, d)
             return Outcome.HANDLED, event.type, name
         except Duplicate:
-            log.debug("duplicate skipped by %s: %s", name, d.message_id)
+            log.debug("duplicate skipped by %s: %s", name, self._label(d))
             if redelivered:  # handled before: no sign of a poison message
                 self._forget_starts(name, d)
             return Outcome.DUPLICATE, peek_type, name
         except Exception as error:
             if is_store_outage(error):
-                log.warning("store unreachable while %s handled %s: %s", name, d.message_id, error)
+                log.warning(
+                    "store unreachable while %s handled %s: %s", name, self._label(d), error
+                )
                 return Outcome.RETURNED, peek_type, name
             try:
                 outcome = self._settle_failure(d, name, attempt, consumer, error)
                 if redelivered:
                     self._forget_starts(name, d)
             except OperationalError as e:
-                log.warning("store unreachable recording the failure of %s: %s", d.message_id, e)
+                log.warning("store unreachable recording the failure of %s: %s", self._label(d), e)
                 return Outcome.RETURNED, peek_type, name
             return outcome, peek_type, name
 
@@ -387,7 +392,7 @@ class Processor:
             self._dead_letter(d, name, attempt, error)
             log.warning(
                 "dead-lettered %s for %s after %d attempt(s): %s: %s",
-                d.message_id,
+                self._label(d),
                 name,
                 attempt,
                 type(error).__name__,
@@ -398,7 +403,7 @@ class Processor:
         self._schedule_retry(d, attempt, delay, error)
         log.info(
             "retrying %s for %s in %.1fs (attempt %d failed: %s: %s)",
-            d.message_id,
+            self._label(d),
             name,
             delay,
             attempt,
@@ -443,7 +448,7 @@ class Processor:
         headers[ATTEMPT] = attempt + 1
         headers.setdefault(FIRST_FAILURE, now.isoformat())
         headers[LAST_ERROR] = f"{type(error).__name__}: {error}"[:500]
-        meta = _peek(d.body, d.headers)
+        meta = self._peek(d.body, d.headers)
         tenant = self.tenants.owner_of(meta)
         with self.uow.sessions.begin() as session:
             session.add(
@@ -469,18 +474,19 @@ class Processor:
     def _dead_letter(self, d: Delivery, name: str, attempt: int, error: Exception) -> None:
         now = self.uow.clock.now()
         first = _parse_time(d.headers.get(FIRST_FAILURE)) or now
-        meta = _peek(d.body, d.headers)
+        meta = self._peek(d.body, d.headers)
         tenant = self.tenants.owner_of(meta)
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        body, marks = stored_body(d.body, error)  # a message too large: its first bytes
         with self.uow.sessions.begin() as session:
             # a producer that resends what the broker did not confirm (a node lost) sends the
             # same invalid bytes again: they are in the dead-letter store once
             resent = isinstance(error, InvalidMessage) and bool(d.message_id)
-            if (d.delivery_count > 1 and _already_dead(session, tenant, name, d.body)) or (
-                resent and _already_dead(session, tenant, name, d.body, d.message_id)
+            if (d.delivery_count > 1 and _already_dead(session, tenant, name, body)) or (
+                resent and _already_dead(session, tenant, name, body, d.message_id)
             ):
                 # dead-lettered before the worker could settle it (a crash in between)
-                log.info("%s is in the dead-letter store already", d.message_id)
+                log.info("%s is in the dead-letter store already", self._label(d))
                 return
             session.add(
                 DeadLetter(
@@ -490,8 +496,8 @@ class Processor:
                     event_id=d.message_id or meta.get("id"),
                     event_type=meta.get("type"),
                     correlation_id=meta.get("correlationid") or meta.get("id"),
-                    body=d.body,
-                    headers=_clean(d.headers, keep_attempts=True),
+                    body=body,
+                    headers={**_clean(d.headers, keep_attempts=True), **marks},
                     error_type=type(error).__name__,
                     error_message=str(error) or repr(error),
                     traceback=tb,
@@ -522,7 +528,18 @@ class Processor:
             self._dead_letter(original, name, _int(d.headers.get(ATTEMPT), 1), error)
         except OperationalError:
             return Outcome.RETURNED, "?", name
-        return Outcome.DEAD, _peek(d.body, d.headers).get("type") or "?", name
+        return Outcome.DEAD, self._peek(d.body, d.headers).get("type") or "?", name
+
+    def _peek(self, body: bytes, headers: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return _peek(body, headers, self.limits)
+
+    def _label(self, d: Delivery) -> str:
+        """How log lines name a message: its id, else its event id, else a hash of its bytes."""
+        return (
+            d.message_id
+            or self._peek(d.body, d.headers).get("id")
+            or "sha256:" + hashlib.sha256(d.body).hexdigest()[:16]
+        )
 
 
 def _already_dead(
@@ -557,15 +574,17 @@ def _int(value: Any, default: int) -> int:
 _PEEKED = ("id", "type", "subject", "correlationid", "causationid", "tenantid")
 
 
-def _peek(body: bytes, headers: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Best-effort attributes of a message that may not be valid, for operators' views."""
+def _peek(
+    body: bytes, headers: Mapping[str, Any] | None = None, limits: Limits = DEFAULT_LIMITS
+) -> dict[str, Any]:
+    """Best-effort attributes of a message that may not be valid, for operators' views
+    (none of a message beyond ``limits``); binary content mode's from its headers."""
     binary = binary_attributes(headers or {})
     if binary is not None:
-        obj: Any = binary
-        return {k: v for k, v in obj.items() if k in _PEEKED and isinstance(v, str)}
+        return {k: v for k, v in binary.items() if k in _PEEKED and isinstance(v, str)}
     try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        obj = load_json(body, limits)
+    except InvalidMessage:
         return {}
     if not isinstance(obj, dict):
         return {}

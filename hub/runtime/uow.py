@@ -12,6 +12,7 @@ and the outbox.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -63,6 +64,8 @@ class Cause:
         """A person's action (CLI, HTTP) in ``tenant``. Give ``action_id`` (an idempotency key)
         to make retries of the same action produce the same event ids."""
         aid = action_id or str(uuid.uuid4())
+        if len(aid) > 200:  # ids travel in events and columns of at most 200 characters
+            aid = "sha256:" + hashlib.sha256(aid.encode()).hexdigest()
         return cls(aid, correlation_id or aid, tenant)
 
     @property

@@ -165,3 +165,31 @@ class HandlingAttempt(Base):
     message_key: Mapped[str] = mapped_column(String(400), primary_key=True)
     started: Mapped[int] = mapped_column(default=0)
     last_started_at: Mapped[datetime]
+
+
+class DeadLetterAudit(Base):
+    """What an operator did to a dead letter: ``purged``, ``edited`` (replayed as corrected) or
+    ``replayed``; who and when, and the message itself as it was, so that a purged one stays
+    readable for the audit's retention period. An edit also keeps the corrected message and the
+    diff between the two."""
+
+    __tablename__ = "dead_letter_audit"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(100))
+    dead_letter_id: Mapped[int] = mapped_column(BigId)
+    action: Mapped[str] = mapped_column(String(20))  # purged | edited | replayed
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(index=True)
+    consumer: Mapped[str] = mapped_column(String(100))
+    event_id: Mapped[str | None] = mapped_column(String(200))
+    event_type: Mapped[str | None] = mapped_column(String(200))
+    error_type: Mapped[str] = mapped_column(String(200))
+    error_message: Mapped[str] = mapped_column(Text)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    corrected: Mapped[bytes | None] = mapped_column(LargeBinary)
+    diff: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_dead_letter_audit_tenant_letter", "tenant_id", "dead_letter_id"),)

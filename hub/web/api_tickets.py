@@ -4,16 +4,19 @@ user."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Header, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, File, Header, HTTPException, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.runtime.uow import Cause
+from hub.web.attachments import content_disposition, read_upload, served_media_type
 from hub.web.context import WebContext
+from hub.web.errors import responses
 from hub.web.idempotency import action_id
+from hub.web.json_types import VersionNumber
 from hub.web.security import context, require
 from hub.web.tokens import Principal
 from hub.workflow import access, service
@@ -22,58 +25,85 @@ from hub.workflow.repository import TicketFilter, TicketRepository
 from hub.workflow.tables import AttachmentRow
 from hub.workflow.views import ticket_json
 
-router = APIRouter(prefix="/api/tickets", tags=["tickets"])
-IdempotencyKey = Header(None, alias="Idempotency-Key", description="Retries do not act twice.")
+router = APIRouter(prefix="/api/tickets", tags=["tickets"], responses=responses(401, 403, 422, 503))
+IdempotencyKey = Header(
+    None, alias="Idempotency-Key", max_length=200, description="Retries do not act twice."
+)
+#: An operation on one ticket: it may not exist (404).
+ONE = responses(404)
+#: A write to one ticket may also meet a newer version, or a request with the same
+#: ``Idempotency-Key`` still running (409).
+WRITE = responses(404, 409)
+#: Ids are 64-bit integers in the store.
+MAX_ID = 2**63 - 1
+TicketId = Annotated[str, Path(max_length=200, description="The ticket's id (`T-...`).")]
+Text = Field(max_length=10_000)
+Name = Field(min_length=1, max_length=200)
+Version = Field(
+    default=None, description="Refuse with 409 unless the ticket is still at this version."
+)
 
 
 class MoveRequest(BaseModel):
-    stage: str = Field(description="The stage to move to (one of the ticket's allowed moves).")
-    reason: str | None = None
-    fields: dict[str, Any] = Field(default_factory=dict, description="Parameters to write first.")
-    expected_version: int | None = Field(
-        default=None, description="Refuse with 409 unless the ticket is still at this version."
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The stage to move to (one of the ticket's allowed moves).",
     )
+    reason: str | None = Field(default=None, max_length=2000)
+    fields: dict[str, Any] = Field(
+        default_factory=dict, max_length=100, description="Parameters to write first."
+    )
+    expected_version: VersionNumber | None = Version
 
 
 class ClassifyRequest(BaseModel):
-    classification: str = Field(description="One of the ticket's `classifications_allowed`.")
-    expected_version: int | None = Field(
-        default=None, description="Refuse with 409 unless the ticket is still at this version."
+    model_config = ConfigDict(extra="forbid")
+
+    classification: str = Field(
+        min_length=1, max_length=200, description="One of the ticket's `classifications_allowed`."
     )
+    expected_version: VersionNumber | None = Version
 
 
 class CommentRequest(BaseModel):
-    text: str
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Text
 
 
 class CancelRequest(BaseModel):
-    reason: str
-    expected_version: int | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=2000)
+    expected_version: VersionNumber | None = Version
 
 
 @router.get("")
 def list_tickets(
-    type: str | None = None,
-    stage: str | None = None,
-    status: str | None = None,
-    holder: str | None = None,
-    customer: str | None = None,
-    limit: int = 200,
+    type: str | None = Query(None, max_length=200),
+    stage: str | None = Query(None, max_length=200),
+    status: Literal["open", "completed", "cancelled"] | None = None,
+    holder: str | None = Query(None, max_length=400),
+    customer: str | None = Query(None, max_length=200),
+    limit: int = Query(200, ge=1, le=10_000),
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("tickets", "view")),
 ) -> list[dict[str, Any]]:
     """Tickets the caller's data scope reaches, newest first. ``holder``: ``KIND:ID``, a kind,
     or an id. Narrowing the list needs the ``tickets:filter`` permission."""
-    where = TicketFilter(type, stage, status, holder, customer, limit=max(1, min(limit, 10_000)))
+    where = TicketFilter(type, stage, status, holder, customer, limit=limit)
     filtered = any(v is not None for v in (type, stage, status, holder, customer))
     with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
         where = access.listing(uow, who.user, where, filtered=filtered)
         return [ticket_json(t) for t in TicketRepository(uow.session, uow.tenant).search(where)]
 
 
-@router.get("/{ticket_id}")
+@router.get("/{ticket_id}", responses=ONE)
 def show_ticket(
-    ticket_id: str,
+    ticket_id: TicketId,
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("tickets", "view")),
 ) -> dict[str, Any]:
@@ -82,9 +112,9 @@ def show_ticket(
         return ticket_json(visible_ticket(uow, who.user, ticket_id), uow)
 
 
-@router.post("/{ticket_id}/move")
+@router.post("/{ticket_id}/move", responses=WRITE)
 def move_ticket(
-    ticket_id: str,
+    ticket_id: TicketId,
     body: MoveRequest,
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
@@ -107,9 +137,9 @@ def move_ticket(
         return ticket_json(ticket, uow)
 
 
-@router.post("/{ticket_id}/classification")
+@router.post("/{ticket_id}/classification", responses=WRITE)
 def classify_ticket(
-    ticket_id: str,
+    ticket_id: TicketId,
     body: ClassifyRequest,
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
@@ -130,9 +160,9 @@ def classify_ticket(
         return ticket_json(ticket, uow)
 
 
-@router.post("/{ticket_id}/comments", status_code=201)
+@router.post("/{ticket_id}/comments", status_code=201, responses=WRITE)
 def comment_ticket(
-    ticket_id: str,
+    ticket_id: TicketId,
     body: CommentRequest,
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
@@ -145,9 +175,9 @@ def comment_ticket(
     return {"ticket_id": ticket_id, "by": entry.by, "at": entry.at.isoformat(), "text": entry.text}
 
 
-@router.post("/{ticket_id}/cancel")
+@router.post("/{ticket_id}/cancel", responses=WRITE)
 def cancel_ticket(
-    ticket_id: str,
+    ticket_id: TicketId,
     body: CancelRequest,
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
@@ -188,16 +218,17 @@ def attach(
         }
 
 
-@router.post("/{ticket_id}/attachments", status_code=201)
+@router.post("/{ticket_id}/attachments", status_code=201, responses={**WRITE, **responses(413)})
 async def upload_attachment(
-    ticket_id: str,
+    ticket_id: TicketId,
     file: UploadFile = File(...),
     idempotency_key: str | None = IdempotencyKey,
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("tickets", "edit")),
 ) -> dict[str, Any]:
-    """Attach a file (multipart field ``file``) to the open ticket."""
-    content = await file.read()
+    """Attach a file (multipart field ``file``, at most ``HUB_MAX_ATTACHMENT_BYTES``) to the
+    open ticket. The part's content type must be a media type (``type/subtype``)."""
+    content = await read_upload(file, ctx.settings.max_attachment_bytes)
     ctype = file.content_type or "application/octet-stream"
     return await run_in_threadpool(
         attach, ctx, who, ticket_id, file.filename or "attachment", content, ctype
@@ -218,18 +249,27 @@ def attachment_download(
         content = ctx.attachment_store.get(row.storage_key)
     except FileNotFoundError:
         raise HTTPException(410, f"the bytes of attachment {attachment_id} are gone") from None
-    safe = row.filename.replace('"', "")
     return Response(
         content,
-        media_type=row.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+        media_type=served_media_type(row.content_type),
+        headers={"Content-Disposition": content_disposition(row.filename)},
     )
 
 
-@router.get("/{ticket_id}/attachments/{attachment_id}")
+@router.get(
+    "/{ticket_id}/attachments/{attachment_id}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The file's bytes, with the content type it was attached with.",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **responses(404, 410),
+    },
+)
 def download_attachment(
-    ticket_id: str,
-    attachment_id: int,
+    ticket_id: TicketId,
+    attachment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("tickets", "view")),
 ) -> Response:

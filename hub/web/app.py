@@ -14,11 +14,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from hub import __version__
-from hub.errors import HubError, TransientError
-from hub.identity.permissions import Forbidden
-from hub.identity.service import UserNotFound
-from hub.runtime.deadletters import DeadLetterNotFound
-from hub.tenancy.tenants import UnknownTenantError
 from hub.web import (
     api_ops,
     api_people,
@@ -27,33 +22,15 @@ from hub.web import (
     console_letters,
     console_people,
     console_tickets,
+    errors,
     idempotency,
+    limits,
 )
 from hub.web.context import WebContext
 from hub.web.headers import security_headers, swagger_csp
 from hub.web.metrics import exposition, store_registry
 from hub.web.security import CsrfRefused, LoginRequired, principal
 from hub.web.tokens import Principal
-from hub.workflow import errors as wf
-
-STATUS: list[tuple[type[Exception], int]] = [
-    (Forbidden, 403),
-    (UserNotFound, 404),
-    (UnknownTenantError, 404),
-    (wf.TicketNotFound, 404),
-    (DeadLetterNotFound, 404),
-    (wf.PermissionDenied, 403),
-    (wf.Conflict, 409),
-    (wf.NoConfiguration, 409),
-    (wf.WorkflowError, 422),
-    (TransientError, 503),
-    (HubError, 422),
-]
-
-
-def status_of(error: Exception) -> int:
-    return next((code for kind, code in STATUS if isinstance(error, kind)), 500)
-
 
 #: Swagger UI's files, served by the hub itself (fastapi-offline ships them)
 SWAGGER_UI = Path(fastapi_offline.__file__).parent / "static"
@@ -64,7 +41,8 @@ def create_app(ctx: WebContext) -> FastAPI:
         title="Integration hub",
         version=__version__,
         description="Tickets, dead letters, queues and configuration of the integration hub. "
-        "Every endpoint but /healthz and /metrics needs a bearer token (`hub tokens create`).",
+        "Every endpoint but /healthz and /metrics needs a bearer token of a tenant's user "
+        "(`hub tokens create NAME --user ID`); each needs a permission of the user's roles.",
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -72,6 +50,9 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.state.ctx = ctx
     app.state.metrics = store_registry(ctx.uow, ctx.transport, ctx.queues)
     app.middleware("http")(idempotency.middleware)
+    # no request body beyond its bound reaches the idempotency check or a handler
+    app.add_middleware(limits.BodyLimit, attachment_bytes=ctx.settings.max_attachment_bytes)
+    # outermost: every answer, refusals included, carries the security headers
     app.middleware("http")(security_headers(ctx.settings.cookie_secure))
     app.include_router(api_ops.health)
     app.include_router(api_tickets.router)
@@ -82,11 +63,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     app.mount("/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
 
-    @app.exception_handler(HubError)
-    async def _hub_error(request: Request, error: HubError) -> JSONResponse:
-        return JSONResponse(
-            {"error": type(error).__name__, "detail": str(error)}, status_code=status_of(error)
-        )
+    errors.install(app)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, error: LoginRequired) -> Response:
@@ -95,6 +72,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, error: CsrfRefused) -> Response:
         return JSONResponse({"error": "CsrfRefused", "detail": error.why}, status_code=403)
+
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

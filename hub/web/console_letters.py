@@ -10,8 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from hub.errors import HubError
 from hub.identity.permissions import Forbidden
+from hub.runtime import dlq_audit, dlq_edit
 from hub.runtime.deadletters import DeadLetterFilter, DeadLetters, detail, summary
-from hub.web.console import act, page
+from hub.web.api_ops import actor
+from hub.web.console import act, back, page
 from hub.web.context import WebContext
 from hub.web.security import allowed, console_user, context, permissions_of_request
 from hub.web.tokens import Principal
@@ -67,12 +69,66 @@ def dead_letter_page(
     ctx: WebContext = Depends(context),
     who: Principal = Depends(console_user),
 ) -> HTMLResponse:
+    return _letter_page(request, ctx, who, dl_id)
+
+
+def _letter_page(
+    request: Request,
+    ctx: WebContext,
+    who: Principal,
+    dl_id: int,
+    *,
+    draft: str | None = None,
+    problems: list[str] | None = None,
+) -> HTMLResponse:
+    """A dead letter's page: its message, the edit form (with ``draft`` and the ``problems``
+    found in it, after a refused correction) and its history in the audit."""
     try:
         permissions_of_request(request, who).check("dead_letters", "view")
-        letter = detail(DeadLetters(ctx.uow, who.tenant).get(dl_id))
+        row = DeadLetters(ctx.uow, who.tenant).get(dl_id)
     except (HubError, Forbidden) as e:
         return page(request, "error.html", who, problem=str(e))
-    return page(request, "dead_letter.html", who, dl=letter)
+    try:
+        dlq_edit.check_editable(row)
+        editable = True
+    except HubError:
+        editable = False
+    return page(
+        request,
+        "dead_letter.html",
+        who,
+        dl=detail(row),
+        editable=editable,
+        draft=draft if draft is not None else dlq_edit.editable(row),
+        problems=problems or [],
+        history=[
+            dlq_audit.as_json(e) for e in dlq_audit.entries(ctx.uow, who.tenant, dl_id, 50)
+        ],
+    )
+
+
+@router.post("/dead-letters/{dl_id}/edit", response_model=None)
+def dead_letter_edit(
+    request: Request,
+    dl_id: int,
+    event: str = Form(""),
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(console_user),
+) -> HTMLResponse | RedirectResponse:
+    """Replay the corrected message; a refused one comes back on the page with every problem
+    and the text as it was typed."""
+    try:
+        permissions_of_request(request, who).check("dead_letters", "edit")
+    except Forbidden as e:
+        return back(f"/dead-letters/{dl_id}", error=str(e))
+    try:
+        entry = dlq_edit.replay_corrected(
+            ctx.uow, dl_id, event, tenant=who.tenant, by=actor(who), limits=ctx.settings.limits
+        )
+    except HubError as e:
+        problems = list(getattr(e, "problems", None) or [str(e)])
+        return _letter_page(request, ctx, who, dl_id, draft=event, problems=problems)
+    return back(f"/dead-letters/{dl_id}", msg=f"corrected version replayed ({entry['detail']})")
 
 
 @router.post("/dead-letters/{dl_id}/replay")
@@ -83,7 +139,7 @@ def dead_letter_replay(
     who: Principal = Depends(console_user),
 ) -> RedirectResponse:
     def run() -> str:
-        done = DeadLetters(ctx.uow, who.tenant).replay([dl_id])
+        done = DeadLetters(ctx.uow, who.tenant).replay([dl_id], by=actor(who))
         return (
             f"dead letter {dl_id} replayed" if done else f"dead letter {dl_id} was replayed already"
         )
@@ -99,7 +155,7 @@ def dead_letter_purge(
     who: Principal = Depends(console_user),
 ) -> RedirectResponse:
     def run() -> str:
-        DeadLetters(ctx.uow, who.tenant).purge([dl_id])
+        DeadLetters(ctx.uow, who.tenant).purge([dl_id], by=actor(who))
         return f"dead letter {dl_id} purged"
 
     return act(request, who, ("dead_letters", "delete"), "/dead-letters", run)
@@ -111,6 +167,7 @@ def dead_letter_group(
     verb: str,
     consumer: str = Form(""),
     error_type: str = Form(""),
+    rate: str = Form(""),
     ctx: WebContext = Depends(context),
     who: Principal = Depends(console_user),
 ) -> RedirectResponse:
@@ -120,9 +177,12 @@ def dead_letter_group(
     def run() -> str:
         store = DeadLetters(ctx.uow, who.tenant)
         if verb == "replay":
-            return f"replayed {len(store.replay(None, where))} of {group}"
+            per_second = _rate(rate)
+            done = store.replay(None, where, by=actor(who), rate=per_second)
+            pace = f" at {per_second:g}/s" if per_second else ""
+            return f"replaying {len(done)} of {group}{pace}"
         if verb == "purge":
-            return f"purged {store.purge(None, where)} of {group}"
+            return f"purged {store.purge(None, where, by=actor(who))} of {group}"
         raise HubError(f"unknown action {verb!r}")
 
     permission = ("dead_letters", "delete" if verb == "purge" else "edit")
@@ -135,3 +195,16 @@ def _refusal(request: Request, who: Principal, action: str) -> str:
     except Forbidden as e:
         return str(e)
     return ""
+
+
+def _rate(text: str) -> float | None:
+    """The console's rate field: empty, or messages a second (above 0, at most 10,000)."""
+    if not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise HubError(f"rate {text!r}: a number of messages a second, such as 50") from None
+    if not 0 < value <= 10_000:
+        raise HubError(f"rate {text!r}: above 0 and at most 10000 a second")
+    return value

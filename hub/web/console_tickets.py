@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -13,7 +13,8 @@ from hub.errors import HubError
 from hub.identity.permissions import Forbidden
 from hub.runtime.uow import Cause
 from hub.web.api_tickets import attach, attachment_download
-from hub.web.console import act, page
+from hub.web.attachments import read_upload
+from hub.web.console import act, back, page
 from hub.web.context import WebContext
 from hub.web.security import console_user, context
 from hub.web.tokens import Principal
@@ -225,7 +226,10 @@ async def ticket_attach(
     ctx: WebContext = Depends(context),
     who: Principal = Depends(console_user),
 ) -> RedirectResponse:
-    content = await file.read()
+    try:
+        content = await read_upload(file, ctx.settings.max_attachment_bytes)
+    except HTTPException as e:
+        return back(f"/tickets/{ticket_id}", error=str(e.detail))
     name = file.filename or "attachment"
     ctype = file.content_type or "application/octet-stream"
 

@@ -102,7 +102,8 @@ async def middleware(
         return await call_next(request)
     if len(key) > 200:
         return JSONResponse(
-            {"error": "BadRequest", "detail": f"{HEADER} is longer than 200 characters"}, 400
+            {"error": "ValidationError", "detail": f"{HEADER} is longer than 200 characters"},
+            422,
         )
     who = await run_in_threadpool(authenticate, request)
     if who is None:

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Protocol
+
+from hub.workflow.errors import WorkflowError
 
 
 class AttachmentStore(Protocol):
@@ -43,3 +47,39 @@ class LocalAttachmentStore:
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+
+class InvalidAttachment(WorkflowError):
+    """An attachment's name or content type cannot be kept as given."""
+
+
+#: ``type/subtype`` with optional ``; name=value`` parameters, in printable ASCII (RFC 9110).
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(
+    rf"^{_TOKEN}/{_TOKEN}(\s*;\s*{_TOKEN}=({_TOKEN}|\"[\x20\x21\x23-\x5b\x5d-\x7e]*\"))*$"
+)
+MAX_FILENAME = 255
+
+
+def media_type(value: str) -> str:
+    """``value`` when it is a media type that can travel in a ``Content-Type`` header; raises
+    ``InvalidAttachment`` otherwise (control characters, non-ASCII bytes, no ``/``)."""
+    if len(value) > 200 or not _MEDIA_TYPE.match(value):
+        shown = value[:60].encode("unicode_escape").decode("ascii")
+        raise InvalidAttachment(
+            f"content type {shown!r} is not a media type such as 'application/pdf'"
+        )
+    return value
+
+
+def file_name(value: str) -> str:
+    """``value`` as kept: any characters (``résumé✓.html`` too) but control characters and path
+    separators, at most ``MAX_FILENAME`` of them; raises ``InvalidAttachment`` when nothing
+    is left."""
+    cleaned = "".join(
+        "_" if (ch in "/\\" or unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"}) else ch
+        for ch in value
+    ).strip()
+    if not cleaned or cleaned in {".", ".."}:
+        raise InvalidAttachment("an attachment needs a file name")
+    return cleaned[:MAX_FILENAME]

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
 from hub.errors import ConfigurationError
 from hub.workflow.config import (
     OPTION_SOURCES,
@@ -61,28 +59,16 @@ def render_path(loc: tuple[int | str, ...]) -> str:
 
 
 def parse_and_check(raw: Any, users: Collection[str] = ()) -> WorkflowConfig:
-    """Validate and check ``raw``; raise ``ConfigurationError`` with every problem found.
+    """Validate and check ``raw``; raise ``ConfigurationError`` with every problem found, in
+    one pass: the structural ones, then the semantic ones of everything that is well-formed
+    (see ``hub.workflow.partial``). ``users``: the tenant's users, whom the configuration may
+    name beside its own ``attendants`` (a seed of users)."""
+    from hub.workflow.partial import prune
 
-    ``users``: the tenant's users, whom the configuration may name beside its own
-    ``attendants`` (a seed of users)."""
     if not isinstance(raw, Mapping):
         raise ConfigurationError("(top level): expected a mapping of sections")
-    try:
-        config = WorkflowConfig.model_validate(raw)
-    except ValidationError as e:
-        problems = [
-            f"{render_path(tuple(err['loc']))}: {err['msg']}" for err in e.errors(include_url=False)
-        ]
-        # still report what each well-formed ticket type gets wrong on its own
-        types = raw.get("ticket_types")
-        for type_id, raw_type in types.items() if isinstance(types, Mapping) else ():
-            try:
-                ticket_type = TicketType.model_validate(raw_type)
-            except (ValidationError, TypeError):
-                continue
-            problems.extend(check_ticket_type(f"ticket_types[{type_id}]", ticket_type, None))
-        raise ConfigurationError(problems) from None
-    problems = check(config, users)
+    config, pruned = prune(raw)
+    problems = [*pruned.problems, *pruned.relevant(check(config, users))]
     if problems:
         raise ConfigurationError(problems)
     return config
@@ -93,6 +79,11 @@ def check(config: WorkflowConfig, users: Collection[str] = ()) -> list[str]:
     ``parse_and_check``."""
     people = _people(config, users)
     problems: list[str] = []
+    if not config.ticket_types:
+        problems.append(
+            "ticket_types: a configuration needs at least one ticket type; this one has none"
+        )
+    problems.extend(_check_classifications(config))
     problems.extend(_check_people(config, people))
     problems.extend(_check_places(config))
     for type_id, ticket_type in config.ticket_types.items():
@@ -109,6 +100,24 @@ def _people(config: WorkflowConfig, users: Collection[str]) -> Mapping[str, Any]
 def _unknown(path: str, kind: str, value: str | None, known: Mapping[str, Any]) -> Iterator[str]:
     if value is not None and value not in known:
         yield f"{path}: unknown {kind} {value!r}"
+
+
+def _check_classifications(config: WorkflowConfig) -> Iterator[str]:
+    for cid, classification in config.classifications.items():
+        yield from _unknown(
+            f"classifications[{cid}].service", "service", classification.service, config.services
+        )
+
+
+def _of_other_service(
+    path: str, classification: str | None, service: str, config: WorkflowConfig
+) -> Iterator[str]:
+    found = config.classifications.get(classification or "")
+    if found is not None and found.service is not None and found.service != service:
+        yield (
+            f"{path}: classification {classification!r} belongs to the service "
+            f"{found.service!r}, not {service!r}"
+        )
 
 
 def _check_people(config: WorkflowConfig, people: Mapping[str, Any]) -> Iterator[str]:
@@ -170,6 +179,9 @@ def check_ticket_type(
                 tt.classification,
                 config.classifications,
             )
+        )
+        problems.extend(
+            _of_other_service(f"{path}.classification", tt.classification, tt.service, config)
         )
         problems.extend(
             _unknown(
@@ -365,6 +377,9 @@ def _check_agreement_templates(config: WorkflowConfig, people: Mapping[str, Any]
             yield f"{path}.group: {tpl.ticket_type!r} belongs to group {tt.group!r}"
         yield from _unknown(
             f"{path}.classification", "classification", tpl.classification, config.classifications
+        )
+        yield from _of_other_service(
+            f"{path}.classification", tpl.classification, tt.service, config
         )
         yield from _unknown(f"{path}.attendant", "attendant", tpl.attendant, people)
         if tpl.first_stage is not None:

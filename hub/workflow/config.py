@@ -51,9 +51,18 @@ class Company(Strict):
     branches: dict[str, Branch] = Field(default_factory=dict)
 
 
+#: Integrations that open tickets of their own, under their own rules (docs/workflow.md).
+Integration = Literal["education", "finance"]
+
+
 class Service(Strict):
     name: str
     description: str = ""
+    integration: Integration | None = Field(
+        default=None,
+        description="The integration whose rules open this service's tickets (`education`: "
+        "from edu.request.created; `finance`: from finance.agreement.pending).",
+    )
 
 
 class ServiceGroup(Strict):
@@ -67,6 +76,10 @@ class Classification(Strict):
     name: str
     changeable: bool = True
     active: bool = True
+    service: str | None = Field(
+        default=None,
+        description="The service whose tickets may carry it; none: tickets of every service.",
+    )
 
 
 class Attendant(Strict):

@@ -3,6 +3,11 @@
 In a folder, every ``*.yaml`` / ``*.yml`` file (sorted by name) holds some sections; the
 sections are merged, and the same id defined in two files is a problem. YAML numbers with a
 fraction are read as ``Decimal`` (money is never a float).
+
+Bounded: a file (and a folder, all its files together) is at most ``MAX_BYTES``; YAML anchors
+and aliases may be used, but the document they expand to is at most ``MAX_NODES`` nodes and
+``MAX_DEPTH`` levels deep, and an alias may not refer to its own anchor. A file beyond any bound
+("billion laughs") is refused before it is built, in a time proportional to its size.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from hub.workflow.config import WorkflowConfig, parse
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "demo" / "workflow.yaml"
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML with decimal fractions."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML with decimal fractions (libyaml's parser where PyYAML was built with it)."""
 
 
 def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
@@ -29,6 +34,80 @@ def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
 
 
 _Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
+
+#: A configuration file (or a folder's files together) is at most 5 MB.
+MAX_BYTES = 5 * 1024 * 1024
+#: Nodes (scalars, lists and mappings) of a file once its aliases are expanded.
+MAX_NODES = 200_000
+#: Lists and mappings nested deeper than this are refused.
+MAX_DEPTH = 64
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand beyond ``MAX_NODES`` nodes or ``MAX_DEPTH``
+    levels, or loop back to their own anchor. Each node is measured once (an alias is the very
+    node its anchor names), so this takes time proportional to the file, not to its expansion."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()  # nodes whose size is being measured: the current path
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in _children(node))
+            if sizes[key] > MAX_NODES:
+                raise ConfigurationError(
+                    f"expands to more than {MAX_NODES} values (YAML aliases repeated within "
+                    "each other?)"
+                )
+            continue
+        if key in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            raise ConfigurationError(f"nested deeper than {MAX_DEPTH} levels")
+        open_.add(key)
+        stack.append((node, depth, True))
+        for child in _children(node):
+            if id(child) in open_:
+                raise ConfigurationError("a YAML alias refers to its own anchor (a loop)")
+            if id(child) not in sizes:
+                stack.append((child, depth + 1, False))
+
+
+def _load_yaml(text: str) -> Any:
+    """The content of one YAML document, within the bounds; raises ``ConfigurationError`` or
+    ``yaml.YAMLError``."""
+    loader = _Loader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise ConfigurationError(f"nested deeper than {MAX_DEPTH} levels") from None
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+
+
+def _read_text(file: Path, budget: int) -> str:
+    """The text of ``file``, refused (``ConfigurationError``) beyond ``budget`` bytes."""
+    size = file.stat().st_size
+    if size > budget:
+        raise ConfigurationError(
+            f"{size} bytes, more than a configuration may have ({MAX_BYTES} bytes)"
+        )
+    return file.read_text(encoding="utf-8")
 
 
 def read_raw(path: Path) -> dict[str, Any]:
@@ -44,9 +123,21 @@ def read_raw(path: Path) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     origin: dict[tuple[str, str], Path] = {}
     problems: list[str] = []
+    budget = MAX_BYTES
     for file in files:
         try:
-            content = yaml.load(file.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
+            text = _read_text(file, budget)
+            budget -= len(text.encode("utf-8"))
+            content = _load_yaml(text)
+        except ConfigurationError as e:
+            problems.append(f"{file.name}: {e}")
+            continue
+        except UnicodeDecodeError as e:
+            problems.append(f"{file.name}: not UTF-8 text ({e.reason} at byte {e.start})")
+            continue
+        except OSError as e:
+            problems.append(f"{file.name}: cannot be read ({e.strerror})")
+            continue
         except yaml.YAMLError as e:
             problems.append(f"{file.name}: not valid YAML: {' '.join(str(e).split())}")
             continue

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub.identity.users import load_directory
 from hub.workflow.config import OverdueAction, WorkflowConfig
-from hub.workflow.errors import Conflict, NoConfiguration, TicketNotFound
+from hub.workflow.errors import Conflict, NoConfiguration, TicketNotFound, WorkflowError
 from hub.workflow.permissions import Holder, Reach
 from hub.workflow.tables import (
     AttachmentRow,
@@ -133,8 +133,14 @@ class ConfigVersions:
         return config
 
 
+#: A ticket's statuses, for filters.
+STATUSES = ("open", "completed", "cancelled")
+
+
 @dataclass(frozen=True)
 class TicketFilter:
+    """Which tickets to list; raises ``WorkflowError`` for a status that does not exist."""
+
     ticket_type: str | None = None
     stage: str | None = None
     status: str | None = None
@@ -143,6 +149,10 @@ class TicketFilter:
     limit: int = 200
     visible_to: Reach | None = None  # only what this person's data scope reaches
     types: Collection[str] | None = None  # only tickets of these types (None: any)
+
+    def __post_init__(self) -> None:
+        if self.status is not None and self.status not in STATUSES:
+            raise WorkflowError(f"unknown status {self.status!r} (one of: {', '.join(STATUSES)})")
 
 
 def _reached(reach: Reach) -> Any:

@@ -21,7 +21,7 @@ from hub.identity.users import load_directory
 from hub.runtime.uow import UnitOfWork
 from hub.store.models import InboxEntry
 from hub.tenancy import required as required_fields
-from hub.workflow.attachments import AttachmentStore
+from hub.workflow.attachments import AttachmentStore, file_name, media_type
 from hub.workflow.config import Deadline, OverdueAction, WorkflowConfig
 from hub.workflow.errors import WorkflowError
 from hub.workflow.parameters import OptionSources
@@ -366,19 +366,22 @@ def attach_file(
     content_type: str = "application/octet-stream",
 ) -> AttachmentRow:
     """Store ``content`` in ``store`` and its metadata on the ticket (open tickets only).
+    Raises ``InvalidAttachment`` for a content type that is not a media type or a name that is
+    empty once control characters and path separators are dropped.
 
     The bytes are content-addressed, so a rolled-back attempt leaves at most an unreferenced
     file that a retry reuses.
     """
     ticket = tickets_of(uow).get(ticket_id)
     ticket.check_may_attach(by)
+    filename, content_type = file_name(filename), media_type(content_type)
     sha = hashlib.sha256(content).hexdigest()
     key = f"{ticket_id}/{sha}"
     store.put(key, content)
     row = AttachmentRow(
         tenant_id=uow.tenant,
         ticket_id=ticket_id,
-        filename=filename[:400],
+        filename=filename,
         content_type=content_type,
         size=len(content),
         sha256=sha,

@@ -343,13 +343,19 @@ class Ticket:
         permissions.identify(self.people, by, self.customer_id)
 
     def classifications_allowed(self) -> list[str]:
-        """The classifications this ticket may be given now: every other active one while it
-        is open and its current classification (if any) is changeable; none otherwise."""
+        """The classifications this ticket may be given now: every other active one of its
+        type's service (or of no service) while it is open and its current classification (if
+        any) is changeable; none otherwise."""
         known = self.config.classifications
         current = known.get(self.classification or "")
         if self.status != "open" or (current is not None and not current.changeable):
             return []
-        return sorted(n for n, c in known.items() if c.active and n != self.classification)
+        service = self.ticket_type.service
+        return sorted(
+            n
+            for n, c in known.items()
+            if c.active and n != self.classification and c.service in (None, service)
+        )
 
     def classify(self, classification: str, by: str, *, now: datetime) -> StageChange | None:
         """Give the open ticket another classification, as whoever may act on it. A
@@ -366,9 +372,16 @@ class Ticket:
                 f"ticket {self.id}: its classification {self.classification!r} cannot be changed"
             )
         target = known.get(classification)
-        if target is None or not target.active:
+        service = self.ticket_type.service
+        if target is None or not target.active or target.service not in (None, service):
             allowed = ", ".join(self.classifications_allowed()) or "none"
-            state = "unknown" if target is None else "inactive"
+            state = (
+                "unknown"
+                if target is None
+                else "inactive"
+                if not target.active
+                else f"of the service {target.service!r}, not {service!r}"
+            )
             raise WorkflowError(
                 f"classification {classification!r} is {state} (allowed: {allowed})"
             )

@@ -52,3 +52,19 @@ def test_an_unknown_verb_is_refused_without_a_traceback(tmp_path: Path) -> None:
     out = run("frobnicate", cwd=tmp_path)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
+
+
+def test_an_unreachable_database_is_one_line_naming_it_without_its_password(
+    tmp_path: Path,
+) -> None:
+    url = "postgresql+psycopg://hub:s3cret@127.0.0.1:1/hub"
+    for verb in (["db", "upgrade"], ["tickets", "list"], ["dlq", "list"]):
+        out = run(*verb, cwd=tmp_path, env={"HUB_DATABASE_URL": url})
+        assert out.returncode == 2, (verb, out.stderr)
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in out.stderr, lines
+        assert lines[0].startswith(
+            "error: the database at postgresql+psycopg://hub:***@127.0.0.1:1/hub cannot be "
+            "reached: "
+        ), lines
+        assert "s3cret" not in out.stderr

@@ -14,6 +14,35 @@ from tests.e2e.test_cli_basics import run
 def test_open_move_show_and_illegal_moves(tmp_path: Path) -> None:
     env = {"HUB_DATA_DIR": str(tmp_path / "data")}
     assert run("config", "apply", str(DEMO_CONFIG), cwd=tmp_path, env=env).returncode == 0
+    students = tmp_path / "students.jsonl"
+    students.write_text(
+        json.dumps(
+            {
+                "kind": "enrollment",
+                "ra": "RA-1",
+                "company": "1",
+                "academic_period": "2026-2",
+                "contract_id": "CT-1",
+                "contract_status": "active",
+                "disciplines": ["MAT101"],
+                "fixed_due_day": 10,
+                "version": 1,
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "kind": "debt",
+                "customer_id": "RA-1",
+                "company": "1",
+                "open_amount": "0",
+                "version": 1,
+            }
+        )
+        + "\n"
+    )
+    assert run("refdata", "load", str(students), cwd=tmp_path, env=env).returncode == 0
+    # an educational type is decided as its edu.request.created event would be
     opened = run(
         "tickets",
         "open",
@@ -22,6 +51,10 @@ def test_open_move_show_and_illegal_moves(tmp_path: Path) -> None:
         "discipline=MAT101",
         "--customer",
         "RA-1",
+        "--name",
+        "Rita",
+        "--period",
+        "2026-2",
         cwd=tmp_path,
         env=env,
     )
@@ -79,6 +112,20 @@ def test_open_move_show_and_illegal_moves(tmp_path: Path) -> None:
         )[0]["id"]
         == tid
     )
+
+
+def test_an_empty_configuration_is_refused_by_check_and_by_apply(tmp_path: Path) -> None:
+    env = {"HUB_DATA_DIR": str(tmp_path / "data")}
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    for verb in ("check", "apply"):
+        out = run("config", verb, str(empty), cwd=tmp_path, env=env)
+        assert out.returncode == 2, out.stdout
+        assert out.stderr.strip().splitlines() == [
+            "error: ticket_types: a configuration needs at least one ticket type; this one has none"
+        ]
+    applied = run("config", "apply", str(DEMO_CONFIG), cwd=tmp_path, env=env)
+    assert applied.stdout.strip() == "configuration version 1"  # nothing was stored before
 
 
 def test_config_check_lists_every_problem(tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +16,6 @@ from sqlalchemy import select
 
 from consumers import edu_refdata, edu_requests
 from hub.education.tables import ChargeRow
-from hub.runtime.transport import Delivery
 from hub.runtime.transports import transport_for
 from hub.store.db import make_engine, upgrade
 from hub.store.models import OutboxMessage
@@ -26,34 +23,15 @@ from hub.workflow.tables import CommentRow, StageHistoryRow, TicketRow
 from producers.billing_simulator import BillingRules, BillingSimulator
 from tests.support.education import Mailbox, debt, enrollment, free_port, request, smtp_server
 from tests.support.harness import outgoing, wait_until
-from tests.support.process import ROOT, hub_env, start_hub, stop
+from tests.support.process import ROOT, drain, hub_env, start_hub, stop, wait_settled
 
 CHARGES = "audit.charges"
 ANSWERS = "audit.answers"
 
 
-def drain_bodies(broker_url: str, queue: str, quiet: float = 1.5) -> list[bytes]:
-    transport = transport_for(broker_url)
-    bodies: list[bytes] = []
-    last = [time.monotonic()]
-    stop_event = threading.Event()
-
-    def collect(d: Delivery) -> None:
-        bodies.append(d.body)
-        last[0] = time.monotonic()
-        d.ack()
-
-    thread = threading.Thread(
-        target=lambda: transport.consume([queue], collect, prefetch=50, stop=stop_event),
-        daemon=True,
-    )
-    thread.start()
-    while time.monotonic() - last[0] < quiet:
-        time.sleep(0.1)
-    stop_event.set()
-    thread.join(10)
-    transport.close()
-    return bodies
+def drain_bodies(broker_url: str, queue: str, expect: int) -> list[bytes]:
+    """The bodies waiting in ``queue``, once ``expect`` were taken and the queue is empty."""
+    return [body for _, body in drain(broker_url, queue, lambda got: len(got) >= expect)]
 
 
 @pytest.mark.timeout(150)
@@ -137,20 +115,18 @@ def test_the_loop_with_billing_each_event_three_times_charges_once(
                 what="both charges answered",
             )
             wait_until(lambda: len(mailbox.messages) == 2, timeout=30, what="two e-mails")
-            # billing's answers, delivered twice more
-            answers = drain_bodies(amqp_url, ANSWERS)
+            # billing's answers (exactly the two it gave), delivered twice more
+            answers = drain_bodies(amqp_url, ANSWERS, 2)
             assert len(answers) == 2
             for body in answers:
                 transport.publish([outgoing(body, json.loads(body)["type"])] * 2)
-            wait_until(
-                lambda: transport.stats([edu_requests.consumer.queue])[0].depth == 0,
-                timeout=30,
-                what="the replays handled",
-            )
-            time.sleep(1.5)
+            # every delivery settled, and everything it caused published: a second charge
+            # request would be in the outbox, and then in CHARGES, by now
+            wait_settled(amqp_url, [edu_requests.consumer.queue], timeout=60)
+            wait_until(lambda: _unsent(postgres_url) == 0, timeout=30, what="the outbox sent")
 
             # exactly one charge requested per opened request
-            charge_bodies = drain_bodies(amqp_url, CHARGES)
+            charge_bodies = drain_bodies(amqp_url, CHARGES, _count_sent(postgres_url))
             charged = Counter(json.loads(b)["data"]["request_id"] for b in charge_bodies)
             assert charged == Counter({"R-A": 1, "R-B": 1})
             charges = _charges(postgres_url)
@@ -197,6 +173,29 @@ def test_the_loop_with_billing_each_event_three_times_charges_once(
             simulator.terminate()
             simulator.wait(20)
             transport.close()
+
+
+def _unsent(url: str) -> int:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        n = len(conn.execute(select(OutboxMessage.id).where(OutboxMessage.sent_at.is_(None))).all())
+    engine.dispose()
+    return n
+
+
+def _count_sent(url: str, event_type: str = "billing.charge.requested") -> int:
+    """Outbox rows of ``event_type`` published: what the CHARGES tap queue must hold."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        n = len(
+            conn.execute(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.event_type == event_type, OutboxMessage.sent_at.is_not(None)
+                )
+            ).all()
+        )
+    engine.dispose()
+    return n
 
 
 def _count(url: str, table: type) -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -190,10 +189,14 @@ def test_finance_approval_loop_on_rabbitmq_and_postgresql(
         wire.publish(cancelled_event("E-3", "paid"), cancelled_event("E-1", "too late"))
         wait_until(lambda: tickets_of(env, "E-3")[0]["status"] == "cancelled", what="E-3")
 
-        # out of order: the cancellation first, then the pending event -> no ticket
+        # out of order: the cancellation first (recorded: the consumer's own row says so),
+        # then the pending event -> no ticket
         wire.publish(cancelled_event("E-4", "withdrawn"))
-        time.sleep(1.0)
-        wire.publish(pending_event("E-4"))
+        wait_until(
+            lambda: "E-4" in agreement_outcomes(postgres_url), what="the cancellation recorded"
+        )
+        late = pending_event("E-4")
+        wire.publish(late)
 
         # a deadline of 2 s rejects with reason expired (timers run inside `hub run`)
         expiring = pending_event("E-5", template="quick")
@@ -225,6 +228,8 @@ def test_finance_approval_loop_on_rabbitmq_and_postgresql(
         assert dl["error_type"] == "UnknownAgreementTemplate"
         assert "unknown agreement template 'no-such-template'" in dl["error_message"]
 
+        # the late pending event was handled (its id is on the agreement's row), opening nothing
+        wait_until(lambda: pending_seen(postgres_url, "E-4") == late["id"], what="E-4 handled")
         assert tickets_of(env, "E-4") == []
         assert agreement_outcomes(postgres_url) == {
             "E-1": "after-decision",
@@ -262,6 +267,25 @@ def move_to_purpose_or_none(env: dict[str, str], ticket_id: str) -> list[dict[st
     shown = cli(env, "tickets", "show", ticket_id, "--json")
     assert shown.returncode == 0, shown.stderr
     return list(json.loads(shown.stdout)["allowed_moves"])
+
+
+def pending_seen(database_url: str, agreement_id: str) -> str | None:
+    """The id of the pending event the finance consumer handled for ``agreement_id``."""
+    from sqlalchemy import select
+
+    from hub.finance.tables import AgreementState
+    from hub.store.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(
+                select(AgreementState.pending_event_id).where(
+                    AgreementState.agreement_id == agreement_id
+                )
+            ).scalar()
+    finally:
+        engine.dispose()
 
 
 def agreement_outcomes(database_url: str) -> dict[str, str | None]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from hub.runtime.transports import transport_for
 from hub.store.db import make_engine, upgrade
 from tests.support.harness import DOWNSTREAM, create_ledger_tables, item_event, outgoing, wait_until
 from tests.support.ledger import ledger
-from tests.support.process import drain_ids, hub_env, run_cli, start_hub, stop
+from tests.support.process import drain_ids, hub_env, run_cli, start_hub, stop, wait_settled
 
 CONSUMER = "tests.support.ledger:consumer"
 
@@ -71,7 +70,8 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_duplicates_nothing(
             timeout=90,
             what="every event handled after the restart",
         )
-        time.sleep(0.5)
+        # every delivery settled: a second effect of a redelivered event would be committed
+        wait_settled(process_tier["broker_url"], ["hub.ledger"], timeout=60)
         effects = _effects(process_tier["database_url"])
         assert set(effects) == {f"K-{i}" for i in range(n)}
         assert max(effects.values()) == 1, "an event had two effects"
@@ -82,7 +82,7 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_duplicates_nothing(
         )
     finally:
         assert stop(proc) == 0, log.read_text()[-3000:]
-    ids = drain_ids(process_tier["broker_url"], DOWNSTREAM)
+    ids = drain_ids(process_tier["broker_url"], DOWNSTREAM, n)
     assert len(set(ids)) == n, "an outbound event is missing"
 
 

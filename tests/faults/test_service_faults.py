@@ -20,7 +20,7 @@ from hub.errors import HubError
 from tests.faults.workload import Workload
 from tests.services import IN_CI
 from tests.support.education import Mailbox, free_port, smtp_server
-from tests.support.harness import create_ledger_tables, item_event, outgoing
+from tests.support.harness import create_ledger_tables, item_event, outgoing, wait_until
 
 
 def _publish_through_outages(work: Workload, broker_url: str, rate: float) -> threading.Thread:
@@ -68,6 +68,58 @@ def _run_with_two_workers(
     return work, pool, _publish_through_outages(work, amqp_url, rate=100)
 
 
+def _wait_under_way(work: Workload, database_url: str, pool: Any) -> None:
+    """Until the workers have settled some of the workload (so the fault meets a run)."""
+
+    def under_way() -> bool:
+        pool.alive()
+        return work.settled(database_url)[0] >= 20
+
+    wait_until(under_way, timeout=60, what="the workload under way")
+
+
+def _mail_rows(database_url: str) -> tuple[int, int, int]:
+    """Mail rows in the outbox: all, tried at least once, sent."""
+    from sqlalchemy import func, select
+
+    from hub.store.db import make_engine
+    from hub.store.models import OutboxMessage
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            mail = OutboxMessage.kind == "mail"
+            count = func.count()
+            return (
+                conn.execute(select(count).where(mail)).scalar_one(),
+                conn.execute(
+                    select(count).where(mail, OutboxMessage.publish_attempts >= 1)
+                ).scalar_one(),
+                conn.execute(
+                    select(count).where(mail, OutboxMessage.sent_at.is_not(None))
+                ).scalar_one(),
+            )
+    finally:
+        engine.dispose()
+
+
+def _poison_set_aside(database_url: str) -> bool:
+    from sqlalchemy import select
+
+    from hub.store.db import make_engine
+    from hub.store.models import DeadLetter
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                select(DeadLetter.id).where(DeadLetter.consumer == "ledger").limit(1)
+            ).first()
+    finally:
+        engine.dispose()
+    return found is not None
+
+
 def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
 
@@ -82,10 +134,10 @@ def test_rabbitmq_stopped_and_started_during_a_run(
             pytest.fail("rabbitmqctl is needed")
         pytest.skip("rabbitmqctl not found")
     work, pool, publisher = _run_with_two_workers(amqp_url, postgres_url, workers)
-    time.sleep(1.0)
+    _wait_under_way(work, postgres_url, pool)
     _rabbitmqctl("stop_app")
     try:
-        time.sleep(3)
+        time.sleep(3)  # how long the outage lasts (it proves nothing by itself)
     finally:
         _rabbitmqctl("start_app")
         _rabbitmqctl("await_startup")
@@ -142,8 +194,12 @@ def test_smtp_server_down_delays_mail_and_loses_none(
         pool.alive()
         assert time.monotonic() < deadline, "the workload was not handled while SMTP was down"
         time.sleep(0.25)
-    time.sleep(1.0)
-    assert work.settled(broker_tier["database_url"])[1] >= work.requests, "mail went nowhere"
+    # the relay tried every mail (a marker on each row) and failed: each is still there, unsent
+    wait_until(
+        lambda: _mail_rows(broker_tier["database_url"]) == (work.requests, work.requests, 0),
+        timeout=60,
+        what="every mail tried once and kept",
+    )
     with smtp_server(port, Mailbox()) as mailbox:
         work.wait_settled(broker_tier["database_url"], timeout=120, alive=pool.alive)
         assert pool.stop_all() == [0], pool.tail()
@@ -175,16 +231,18 @@ def test_a_poison_message_in_a_run_is_set_aside_and_the_rest_flows(
     )
     work.publish(broker_tier["broker_url"])
     restarts = 0
+    url = broker_tier["database_url"]
     while True:  # a supervisor's job: start the worker again when it dies
         pool.start(1)
-        try:
-            pool.wait_running()
-        except AssertionError:
-            pass  # it died while starting: the poison message came first
-        try:
-            code = pool.procs[-1].wait(20)
-        except subprocess.TimeoutExpired:
+        # until the worker dies, or the poison message is set aside (in the dead-letter store)
+        wait_until(
+            lambda: pool.procs[-1].poll() is not None or _poison_set_aside(url),
+            timeout=120,
+            what="the worker to die or the poison message to be set aside",
+        )
+        if _poison_set_aside(url):
             break
+        code = pool.procs[-1].wait(10)
         assert code == -signal.SIGKILL, pool.tail()
         pool.procs.pop()
         pool.logs.pop()

@@ -285,7 +285,7 @@ class Workload:
         expected_ids = {
             row.event_id for row in outbox if row.kind == "event" and row.event_type in TAPPED
         }
-        wire = Counter(drain_ids(broker_url, TAP))
+        wire = Counter(drain_ids(broker_url, TAP, expected_ids))
         missing = expected_ids - set(wire)
         stray = set(wire) - expected_ids
         if missing:

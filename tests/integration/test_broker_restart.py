@@ -12,7 +12,7 @@ import pytest
 from hub.settings import Settings
 from tests.services import IN_CI
 from tests.support.harness import DOWNSTREAM, item_event, running_hub, wait_until
-from tests.support.process import drain_ids
+from tests.support.process import drain_ids, wait_settled
 
 
 def rabbitmqctl(*args: str) -> None:
@@ -46,17 +46,19 @@ def test_rabbitmq_stop_app_and_start_app_while_events_flow(
         wait_until(lambda: hub.effects() >= 50, timeout=60, what="events flowing")
         rabbitmqctl("stop_app")
         try:
-            time.sleep(2)
+            time.sleep(2)  # how long the outage lasts (it proves nothing by itself)
         finally:
             rabbitmqctl("start_app")
             rabbitmqctl("await_startup")
         producer.join(180)
         assert len(published) == n
         wait_until(lambda: hub.effects() >= n, timeout=120, what="every event handled")
-        time.sleep(0.5)
+        # every delivery settled (none waiting, none unacknowledged): a second effect of a
+        # redelivered event would be committed by now
+        wait_settled(amqp_url, ["hub.ledger"], timeout=60)
         assert hub.effects() == n
         for i in (0, n // 2, n - 1):
             assert hub.effects(f"R-{i}") == 1
         wait_until(lambda: hub.hub.relay.backlog() == (0, 0), timeout=60, what="outbox drained")
-    ids = drain_ids(amqp_url, DOWNSTREAM)
+    ids = drain_ids(amqp_url, DOWNSTREAM, n)
     assert len(set(ids)) == n

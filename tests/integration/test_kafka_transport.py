@@ -123,7 +123,9 @@ def test_offsets_are_committed_after_the_ack_and_a_requeue_is_delivered_again(
 
     with consuming(kafka, "hub.t", settle) as seen:
         wait_until(lambda: len(seen) >= 1, timeout=30, what="a delivery")
-        threading.Event().wait(1.5)  # three commit intervals
+        # nothing can tell that a commit did not happen but time: a grace of three commit
+        # intervals, during which the held batch must keep every offset uncommitted
+        threading.Event().wait(1.5)
         assert kafka.stats(["hub.t"])[0].depth == 3
         release.set()
         wait_until(lambda: kafka.stats(["hub.t"])[0].depth == 0, timeout=30, what="commits")
@@ -161,7 +163,8 @@ def test_the_direct_address_reaches_only_that_consumers_retry_topic(
     kafka.publish([Outgoing(DIRECT, "hub.a", retry.body, retry.message_id, retry.headers)])
     with consuming(kafka, "hub.a") as a, consuming(kafka, "hub.b") as b:
         wait_until(lambda: len(a) == 1, timeout=30, what="the retry at hub.a")
-        threading.Event().wait(1.0)
+        # hub.b has nothing waiting and got nothing: the retry never reached its topics
+        wait_until(lambda: kafka.stats(["hub.b"])[0].depth == 0, timeout=30, what="hub.b settled")
         assert b == []
         assert a[0].headers["x-hub-attempt"] == 2
         assert a[0].routing_key == "hub.a"
@@ -184,7 +187,9 @@ def test_a_wildcard_binding_subscribes_to_every_matching_type_and_nothing_else(
     )
     with consuming(kafka, "hub.w") as seen:
         wait_until(lambda: len(seen) >= 1, timeout=30, what="the matching event")
-        threading.Event().wait(1.0)
+        # every message of the group's topics settled, and the other type's is not among them
+        wait_until(lambda: kafka.stats(["hub.w"])[0].depth == 0, timeout=30, what="hub.w settled")
+        assert "testing.other" not in {p.topic for p in kafka.stats(["hub.w"])[0].partitions}
         assert {d.routing_key for d in seen} == {ITEM}
 
 
@@ -231,12 +236,17 @@ def test_a_new_consumer_gets_what_is_published_after_setup_not_the_history(
             timeout=30,
             what="deliveries",
         )
-        threading.Event().wait(1.0)
+        # nothing waits for hub.new: the history before it existed is not on its way
+        wait_until(
+            lambda: kafka.stats(["hub.new"])[0].depth == 0, timeout=30, what="hub.new settled"
+        )
         assert subjects(new) == {"H-2"}
     # setting up again (a second worker, a restart) keeps the group's offsets
     kafka.publish([message("H-3")])
     kafka.setup({"hub.new": [ITEM]})
     with consuming(kafka, "hub.new") as again:
         wait_until(lambda: len(again) >= 1, timeout=30, what="H-3")
-        threading.Event().wait(1.0)
+        wait_until(
+            lambda: kafka.stats(["hub.new"])[0].depth == 0, timeout=30, what="hub.new settled"
+        )
         assert subjects(again) == {"H-3"}

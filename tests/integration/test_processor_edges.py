@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from hub.runtime.uow import UnitOfWorkFactory
 from hub.store import make_engine, upgrade
 from hub.store.models import DeadLetter
 from tests.support import ledger
-from tests.support.harness import item_event, outgoing
+from tests.support.harness import item_event, outgoing, wait_until
 
 
 def _delivery(body: bytes, count: int = 1) -> tuple[Delivery, list[str]]:
@@ -102,7 +101,8 @@ def test_the_embedded_broker_redelivers_a_dead_workers_messages_after_its_lease(
     taken = worker._lease(["hub.q"], 10)  # the worker takes it, then dies without settling
     assert [r["message_id"] for r in taken] == ["m-1"]
     assert survivor._lease(["hub.q"], 10) == []
-    time.sleep(1.2)
+    # the lease runs out: the broker's own table no longer counts it as in flight
+    wait_until(lambda: survivor.stats(["hub.q"])[0].in_flight == 0, what="the lease to run out")
     got: list[Delivery] = []
     stop = threading.Event()
 

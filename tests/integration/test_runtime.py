@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,21 @@ def downstream(hub: Running) -> int:
     return hub.hub.transport.stats([DOWNSTREAM])[0].depth
 
 
+def retry_delays(hub: Running, event_id: str) -> list[float]:
+    """The delay each retry of ``event_id`` was scheduled with, oldest first."""
+    from sqlalchemy import select
+
+    from hub.store.models import OutboxMessage
+
+    with hub.hub.uow.sessions() as s:
+        rows = s.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == "retry", OutboxMessage.event_id == event_id)
+            .order_by(OutboxMessage.id)
+        )
+        return [(r.available_at - r.created_at).total_seconds() for r in rows]
+
+
 def test_an_event_published_three_times_has_one_effect_and_one_outbound_event(
     tier: dict[str, str],
 ) -> None:
@@ -50,13 +65,16 @@ def test_a_handler_failing_twice_is_retried_with_growing_delays_then_succeeds(
     tier: dict[str, str],
 ) -> None:
     with running_hub(fast(tier)) as hub:
-        started = datetime.now().timestamp()
-        hub.publish(item_event("B-1", fail_times=2))
+        event = item_event("B-1", fail_times=2)
+        hub.publish(event)
         wait_until(lambda: hub.effects("B-1") == 1, what="B-1 handled after retries")
+        # the effect is committed before the outcome is counted: wait for the count itself
+        # (the retries were counted before, by the same consumer thread)
+        wait_until(lambda: hub.hub.observer.count("handled") == 1, what="the handling counted")
         assert hub.hub.observer.count("retried") == 2
-        assert hub.hub.observer.count("handled") == 1
-        # the two delays were 0.16-0.2 s and 0.32-0.4 s
-        assert datetime.now().timestamp() - started >= 0.45
+        # the two delays, as the retry rows scheduled them: 0.16-0.2 s, then 0.32-0.4 s
+        first, second = retry_delays(hub, event["id"])
+        assert 0.16 <= first <= 0.2 and 0.32 <= second <= 0.4, (first, second)
         wait_until(lambda: downstream(hub) == 1, what="one outbound event")
         assert hub.dead_letters() == []
 
@@ -189,9 +207,12 @@ def test_hub_run_exits_with_an_error_when_one_of_its_threads_ends(
     monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path / 'hub.sqlite'}")
     assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    root = logging.getLogger()
+    logging_was = (root.handlers[:], root.level)
     try:
         result = CliRunner().invoke(app, ["run", "--no-http"])
-    finally:  # `hub run` installs its own
+    finally:  # `hub run` installs its own signal handlers, and a log handler on its stream
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
+        root.handlers[:], root.level = logging_was
     assert result.exit_code == 1, result.output

@@ -104,13 +104,19 @@ def full_site(sqlite_url: str, tmp_path: Path) -> Iterator[Site]:
     yield from _site(sqlite_url, tmp_path, [*ALL, ledger.consumer])
 
 
-def _site(database_url: str, tmp_path: Path, consumers: list[Any] | None = None) -> Iterator[Site]:
+def _site(
+    database_url: str,
+    tmp_path: Path,
+    consumers: list[Any] | None = None,
+    **overrides: object,
+) -> Iterator[Site]:
     settings = Settings(
         broker_url=f"memory://{uuid.uuid4().hex}",
         database_url=database_url,
         data_dir=tmp_path / "data",
         retry_base_delay=0.1,
         retry_max_delay=0.5,
+        **overrides,  # type: ignore[arg-type]
     )
     ledger._failures_seen.clear()
     observer = MetricsObserver()

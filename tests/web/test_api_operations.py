@@ -91,6 +91,9 @@ def test_metrics_count_outcomes_per_consumer_and_type(site: Site) -> None:
     site.publish(item_event("M-1"), item_event("M-2", fail_times=1))
     site.dead_letter("M-3")
     wait_until(lambda: effects(site) == 2, what="two handled")
+    # the effects are committed before the outcomes are counted: wait for the counts
+    wait_until(lambda: site.hub.observer.count("handled", "ledger") == 2, what="handled counted")
+    wait_until(lambda: site.hub.observer.count("dead-lettered", "ledger") == 1, what="counted")
     text = site.client.get("/metrics").text
     labels = 'consumer="ledger",event_type="test.item.created"'
     assert f'hub_messages_total{{{labels},outcome="handled"}} 2.0' in text

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from hub.web.security import COOKIE
+from tests.support.harness import wait_until
 from tests.web.conftest import ORIGIN, Console, Site, console_login
+from tests.web.test_api_operations import effects, site_fix
 
 
 def login(site: Site, role: str) -> Console:
@@ -84,9 +86,11 @@ def test_an_attendant_works_a_ticket_from_its_page(sqlite_site: Site) -> None:
 def test_an_operator_replays_and_purges_from_the_console(sqlite_site: Site) -> None:
     first = sqlite_site.dead_letter("R-1")
     sqlite_site.dead_letter("R-2")
+    site_fix(sqlite_site, "R-1")  # so that the replay is handled, not dead-lettered again
     client = login(sqlite_site, "operator")
     got = client.post(f"/dead-letters/{first}/replay")
     assert f"dead letter {first} replayed" in got.text
+    wait_until(lambda: effects(sqlite_site, "R-1") == 1, what="the replay handled")
     got = client.post(
         "/dead-letter-groups/purge", data={"consumer": "ledger", "error_type": "PermanentError"}
     )

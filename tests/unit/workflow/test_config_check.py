@@ -129,6 +129,23 @@ def test_every_problem_is_listed_at_once() -> None:
 MORE: dict[str, tuple[str, Any, str]] = {
     "unknown manager": ("attendants.ana.manager", "nobody", "attendants[ana].manager: unknown"),
     "unknown service": (f"ticket_types.{EXAM}.service", "nope", f"ticket_types[{EXAM}].service:"),
+    "classification of another service": (
+        f"ticket_types.{EXAM}.classification",
+        "agreement",
+        f"ticket_types[{EXAM}].classification: classification 'agreement' belongs to the service "
+        "'finance.agreements', not 'edu.services'",
+    ),
+    "template classification of another service": (
+        "agreement_templates.default.classification",
+        "student-request",
+        "agreement_templates[default].classification: classification 'student-request' belongs "
+        "to the service 'edu.services', not 'finance.agreements'",
+    ),
+    "classification of an unknown service": (
+        "classifications.agreement.service",
+        "finance",
+        "classifications[agreement].service: unknown service 'finance'",
+    ),
     "unknown option source": (
         f"ticket_types.{EXAM}.parameters.discipline.options_source",
         "SELECT * FROM x",
@@ -267,3 +284,84 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+def test_structural_and_semantic_problems_are_all_reported_in_one_pass() -> None:
+    raw = demo_raw()
+    # six structural problems: a bad value, an unknown key, a missing field, in several places
+    raw["attendants"]["ana"]["roles"] = "admin"
+    raw["ticket_types"][FIN]["stages"]["approved"]["purpose"] = "approve"
+    raw["ticket_types"][EXAM]["stages"]["scheduled"]["colour"] = "red"
+    raw["ticket_types"][FIN]["flows"][0]["reason"] = "maybe"
+    raw["ticket_types"]["edu.transcript"]["stages"]["issued"]["actions"][0]["mandatory"] = "no!"
+    del raw["service_groups"]["edu-secretariat"]["name"]
+    # four semantic ones, beside them and in the same ticket types
+    raw["ticket_types"][FIN]["flows"].append({"from": "analysis", "to": "aproved"})
+    raw["ticket_types"][EXAM]["stages"]["awaiting-student"]["assignment"]["id"] = "nobody"
+    raw["ticket_types"][EXAM]["stages"]["awaiting-student"]["assignment"]["kind"] = "attendant"
+    raw["attendants"]["bruno"]["manager"] = "nobody"
+    raw["ticket_types"]["edu.transcript"]["flows"].append({"from": "issued", "to": "requested"})
+    problems = problems_of(raw)
+    assert sorted(problems) == sorted(
+        [
+            "service_groups[edu-secretariat].name: Field required",
+            "attendants[ana].roles: Input should be a valid list",
+            f"ticket_types[{FIN}].stages[approved].purpose: Input should be 'approval', "
+            "'rejection' or 'none'",
+            f"ticket_types[{FIN}].flows[0].reason: Input should be 'required' or 'optional'",
+            "ticket_types[edu.transcript].stages[issued].actions[0].mandatory: Input should be "
+            "a valid boolean, unable to interpret input",
+            f"ticket_types[{EXAM}].stages[scheduled].colour: Extra inputs are not permitted",
+            "attendants[bruno].manager: unknown attendant 'nobody'",
+            f"ticket_types[{FIN}].flows[2].to: unknown stage 'aproved'",
+            "ticket_types[edu.transcript].flows[5].from: stage 'issued' concludes the ticket; "
+            "nothing can follow it",
+            f"ticket_types[{EXAM}].stages[awaiting-student].assignment.id: unknown attendant "
+            "'nobody'",
+        ]
+    )
+
+
+def test_a_malformed_entry_is_not_also_reported_as_unknown_where_it_is_named() -> None:
+    raw = demo_raw()
+    raw["ticket_types"][FIN]["stages"]["rejected"]["order"] = "last"  # a bad value
+    del raw["ticket_types"][FIN]["stages"]["analysis"]["assignment"]["kind"]  # a missing one
+    problems = problems_of(raw)
+    assert sorted(problems) == [
+        f"ticket_types[{FIN}].stages[analysis].assignment.kind: Field required",
+        f"ticket_types[{FIN}].stages[rejected].order: Input should be a valid integer, unable "
+        "to parse string as an integer",
+    ]
+
+
+def test_a_flow_removed_for_its_problem_keeps_the_positions_of_the_others() -> None:
+    raw = demo_raw()
+    flows = raw["ticket_types"]["edu.transcript"]["flows"]
+    flows[1] = {"from": "requested"}  # no `to`
+    flows.append({"from": "requested", "to": "nowhere"})
+    assert problems_of(raw) == [
+        "ticket_types[edu.transcript].flows[1].to: Field required",
+        "ticket_types[edu.transcript].flows[5].to: unknown stage 'nowhere'",
+    ]
+
+
+@pytest.mark.parametrize("raw", [{}, {"attendants": {"ana": {"name": "Ana"}}}])
+def test_a_configuration_without_ticket_types_is_refused(raw: dict[str, Any]) -> None:
+    assert "ticket_types: a configuration needs at least one ticket type; this one has none" in (
+        problems_of(raw)
+    )
+
+
+def test_an_empty_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("# nothing yet\n")
+    with pytest.raises(ConfigurationError, match="needs at least one ticket type"):
+        load(path)
+
+
+def test_a_service_names_a_known_integration() -> None:
+    raw = demo_raw()
+    raw["services"]["edu.services"]["integration"] = "school"
+    assert problems_of(raw) == [
+        "services[edu.services].integration: Input should be 'education' or 'finance'"
+    ]

@@ -225,7 +225,10 @@ def test_set_field_action_and_allowed_moves(demo: WorkflowConfig) -> None:
 def test_classification_changes_when_changeable_to_an_active_one(demo: WorkflowConfig) -> None:
     t = finance(demo)
     assert t.classification == "agreement"
-    assert t.classifications_allowed() == ["agreement-priority", "student-request"]
+    # only those of the ticket type's service: a student request's is not offered
+    assert t.classifications_allowed() == ["agreement-priority"]
+    with pytest.raises(WorkflowError, match="'student-request' is of the service 'edu.services'"):
+        t.classify("student-request", "ana", now=NOW)
     with pytest.raises(PermissionDenied):
         t.classify("agreement-priority", "bruno", now=NOW)  # not holding it
     with pytest.raises(WorkflowError, match="'agreement-legacy' is inactive"):
