@@ -47,6 +47,14 @@ class UserNotFound(UserError):
     """The tenant has no such user."""
 
 
+class RoleNotFound(UserError):
+    """The tenant has no such role."""
+
+
+class RoleExists(UserError):
+    """The tenant has a role of this id already."""
+
+
 def users_of(uow: UnitOfWork) -> Users:
     return Users(uow.session, uow.tenant)
 
@@ -183,9 +191,9 @@ def put_role(
     users = users_of(uow)
     existing = uow.session.get(RoleRow, (uow.tenant, role_id))
     if create and existing is not None:
-        raise UserError(f"tenant {uow.tenant!r} has a role {role_id!r} already")
+        raise RoleExists(f"tenant {uow.tenant!r} has a role {role_id!r} already")
     if not create and existing is None:
-        raise UserError(f"tenant {uow.tenant!r} has no role {role_id!r}")
+        raise RoleNotFound(f"tenant {uow.tenant!r} has no role {role_id!r}")
     if role_id == ADMIN and not create:
         raise UserError("the Admin role grants everything and cannot be changed")
     if not role_id.replace("-", "").replace("_", "").isalnum() or len(role_id) > 100:

@@ -3,10 +3,10 @@ default tenant's administrators) the tenants themselves. The same functions as t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.identity import service
 from hub.identity.permissions import ACTIONS, MODULES, SCOPES, Forbidden
@@ -16,20 +16,34 @@ from hub.runtime.uow import Cause
 from hub.store.models import DEFAULT_TENANT
 from hub.tenancy.tenants import PLANS, Tenants
 from hub.web.context import WebContext
+from hub.web.errors import responses
 from hub.web.security import context, permissions_of_request, require
 from hub.web.tokens import Principal
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=responses(401, 403, 422, 503))
+
+UserId = Annotated[str, Path(min_length=1, max_length=200, description="The user's id.")]
+RoleId = Annotated[str, Path(min_length=1, max_length=100, description="The role's id.")]
+Actions = Annotated[list[str], Field(max_length=len(ACTIONS))]
+#: COMPANY or COMPANY/BRANCH.
+ScopeText = Annotated[str, Field(max_length=201, pattern=r"^\s*[^/\s][^/]*(/[^/]*[^/\s])?\s*$")]
+Plan = Literal["freemium", "starter", "advanced"]
+RoleScope = Literal["tenant", "subordinates", "own"]
+
+
+assert get_args(Plan) == PLANS and get_args(RoleScope) == SCOPES
 
 
 class UserChange(BaseModel):
     """Fields to change; those left out stay as they are."""
 
+    model_config = ConfigDict(extra="forbid")
+
     roles: list[str] | None = Field(default=None, max_length=50)
     manager: str | None = Field(default=None, max_length=200, description="'' for nobody.")
     department: str | None = Field(default=None, max_length=200)
     function: str | None = Field(default=None, max_length=200)
-    scope: list[str] | None = Field(
+    scope: list[ScopeText] | None = Field(
         default=None, max_length=500, description="COMPANY or COMPANY/BRANCH items."
     )
     name: str | None = Field(default=None, max_length=200)
@@ -37,10 +51,13 @@ class UserChange(BaseModel):
 
 
 class RoleChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str | None = Field(default=None, max_length=200)
-    scope: str | None = Field(default=None, description=" | ".join(SCOPES))
-    permissions: dict[str, list[str]] | None = Field(
+    scope: RoleScope | None = None
+    permissions: dict[str, Actions] | None = Field(
         default=None,
+        max_length=len(MODULES),
         description=f"Module -> actions. Modules: {', '.join(MODULES)}; "
         f"actions: {', '.join(ACTIONS)}.",
     )
@@ -51,9 +68,11 @@ class NewRole(RoleChange):
 
 
 class NewTenant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: str = Field(min_length=1, max_length=63)
     name: str = Field(min_length=1, max_length=200)
-    plan: str = Field(description=" | ".join(PLANS))
+    plan: Plan
     demo: bool = False
 
 
@@ -66,9 +85,9 @@ def list_users(
         return [v.to_json() for v in service.list_users(uow)]
 
 
-@router.get("/users/{user_id}", tags=["users"])
+@router.get("/users/{user_id}", tags=["users"], responses=responses(404))
 def show_user(
-    user_id: str,
+    user_id: UserId,
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("users", "view")),
 ) -> dict[str, Any]:
@@ -76,9 +95,9 @@ def show_user(
         return service.view_user(uow, user_id).to_json()
 
 
-@router.post("/users/{user_id}", tags=["users"])
+@router.post("/users/{user_id}", tags=["users"], responses=responses(404, 409))
 def change_user(
-    user_id: str,
+    user_id: UserId,
     body: UserChange,
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("users", "edit")),
@@ -96,9 +115,9 @@ def change_user(
         return service.view_user(uow, user_id).to_json()
 
 
-@router.post("/users/{user_id}/activate", tags=["users"])
+@router.post("/users/{user_id}/activate", tags=["users"], responses=responses(404, 409))
 def activate_user(
-    user_id: str,
+    user_id: UserId,
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("users", "edit")),
 ) -> dict[str, Any]:
@@ -116,7 +135,7 @@ def list_roles(
         return [role_def(r).to_json() for r in Users(uow.session, uow.tenant).roles()]
 
 
-@router.post("/roles", tags=["users"], status_code=201)
+@router.post("/roles", tags=["users"], status_code=201, responses=responses(409))
 def create_role(
     body: NewRole,
     ctx: WebContext = Depends(context),
@@ -133,9 +152,9 @@ def create_role(
         )
 
 
-@router.post("/roles/{role_id}", tags=["users"])
+@router.post("/roles/{role_id}", tags=["users"], responses=responses(404, 409))
 def change_role(
-    role_id: str,
+    role_id: RoleId,
     body: RoleChange,
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("users", "edit")),
@@ -158,7 +177,7 @@ def operator(request: Request, who: Principal = Depends(require("settings", "vie
     return who
 
 
-@router.get("/tenants", tags=["tenants"])
+@router.get("/tenants", tags=["tenants"], responses=responses(404))
 def list_tenants(
     ctx: WebContext = Depends(context), who: Principal = Depends(operator)
 ) -> list[dict[str, Any]]:
@@ -169,7 +188,7 @@ def list_tenants(
         ]
 
 
-@router.post("/tenants", tags=["tenants"], status_code=201)
+@router.post("/tenants", tags=["tenants"], status_code=201, responses=responses(404, 409))
 def create_tenant(
     request: Request,
     body: NewTenant,
@@ -181,6 +200,4 @@ def create_tenant(
         permissions_of_request(request, who).check("settings", "include")
     except Forbidden as e:
         raise HTTPException(403, str(e)) from None
-    if body.plan not in PLANS:
-        raise HTTPException(422, f"plan must be one of {', '.join(PLANS)}")
     return provision(ctx.uow, body.id, name=body.name, plan=body.plan, demo=body.demo).to_json()

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 
 from hub.errors import HubError, TransientError
 from hub.identity.permissions import Forbidden
-from hub.identity.service import UserNotFound
+from hub.identity.service import RoleExists, RoleNotFound, UserNotFound
 from hub.runtime.deadletters import DeadLetterNotFound, NotReplayable
 from hub.runtime.dlq_edit import NotEditable
 from hub.store.db import is_store_outage
@@ -38,6 +38,8 @@ class ErrorBody(BaseModel):
 STATUS: list[tuple[type[Exception], int]] = [
     (Forbidden, 403),
     (UserNotFound, 404),
+    (RoleNotFound, 404),
+    (RoleExists, 409),
     (UnknownTenantError, 404),
     (wf.TicketNotFound, 404),
     (DeadLetterNotFound, 404),
@@ -73,7 +75,7 @@ WHY = {
     404: "No such ticket, dead letter, attachment, user, role or tenant in the caller's tenant.",
     409: "The state changed meanwhile (a stale `expected_version`, a request with the same "
     "`Idempotency-Key` still running, no configuration yet, a dead letter that cannot be "
-    "replayed).",
+    "replayed, a role that exists already).",
     410: "The attachment's bytes are gone from the attachment store.",
     413: "The request body (an attachment) is larger than the hub accepts.",
     422: "The request is not valid (a parameter, the body, an `Idempotency-Key` used for "

@@ -82,6 +82,18 @@ def test_publish_dead_letter_inspect_replay_and_purge(
         assert "Traceback" in shown["traceback"]
 
         _fix(process_tier["database_url"], "Q-1")
+        # a user of the User role may not touch dead letters; the operators get the Admin role
+        out = run_cli(env, "dlq", "replay", permanent_id, "--by", "ana")
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert "ana may not change dead letters" in out.stderr
+        people = tmp_path / "people.jsonl"
+        people.write_text(
+            json.dumps({"user_id": "ops", "name": "Ops", "active": True, "version": 1}) + "\n"
+        )
+        assert run_cli(env, "users", "import", str(people)).returncode == 0
+        for user in ("ops", "ana"):
+            out = run_cli(env, "users", "set", user, "--role", "admin")
+            assert out.returncode == 0, out.stderr
         out = run_cli(
             env,
             "dlq",

@@ -99,30 +99,34 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
             branch="1",
             origin_id="A-OURS",
         ).id
-        uow.session.add(
-            DeadLetter(
-                tenant_id="default",
-                consumer="finance-agreements",
-                queue="hub.finance-agreements",
-                event_id="E-OURS",
-                event_type="finance.agreement.pending",
-                correlation_id="CHAIN-OURS",
-                body=b"{}",
-                headers={},
-                error_type="PermanentError",
-                error_message="ours",
-                first_failed_at=uow.now(),
-                last_failed_at=uow.now(),
+        for event_id in ("E-OURS", "E-OURS-PURGED"):
+            uow.session.add(
+                DeadLetter(
+                    tenant_id="default",
+                    consumer="finance-agreements",
+                    queue="hub.finance-agreements",
+                    event_id=event_id,
+                    event_type="finance.agreement.pending",
+                    correlation_id="CHAIN-OURS",
+                    body=b"{}",
+                    headers={},
+                    error_type="PermanentError",
+                    error_message="ours",
+                    first_failed_at=uow.now(),
+                    last_failed_at=uow.now(),
+                )
             )
-        )
     person(store, "only-ours", "user")
     Tokens(store).create("ours-token", tenant="default", user="only-ours")
     with store.sessions() as s:
-        letter = str(s.query(DeadLetter.id).scalar())
+        letter, purged = (str(i) for (i,) in s.query(DeadLetter.id).order_by(DeadLetter.id))
+    assert cli("dlq", "purge", purged, "--yes")[0] == 0  # so that our audit has an entry
     # and a second tenant, acme
     assert cli("tenants", "create", "acme", "--name", "Acme", "--plan", "starter", "--demo")[0] == 0
     assert cli("users", "import", str(_users_file(tmp_path)), "--tenant", "acme")[0] == 0
     before = _snapshot()
+    corrected = tmp_path / "corrected.json"
+    corrected.write_text(json.dumps({"specversion": "1.0", "id": "x", "source": "s", "type": "t"}))
     refdata = tmp_path / "refdata.jsonl"
     refdata.write_text(json.dumps(_enrollment()) + "\n")
     demo = str(Path(service.__file__).parents[1] / "demo" / "workflow.yaml")
@@ -135,6 +139,8 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "dlq show": (("dlq", "show", letter, *t), "E-OURS"),
         "dlq replay": (("dlq", "replay", letter, *t), None),
         "dlq purge": (("dlq", "purge", letter, "--yes", *t), None),
+        "dlq edit": (("dlq", "edit", letter, "--file", str(corrected), *t), None),
+        "dlq audit": (("dlq", "audit", "--json", *t), "E-OURS"),
         "tokens create": (("tokens", "create", "x", "--user", "only-ours", *t), None),
         "tokens list": (("tokens", "list", "--json", *t), "ours-token"),
         "tokens revoke": (("tokens", "revoke", "ours-token", *t), None),
@@ -173,6 +179,7 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "queues": "only the default tenant's operators",
         "dlq show": f"no dead letter with id {letter}",
         "dlq replay": f"no dead letter with id {letter}",
+        "dlq edit": f"no dead letter with id {letter}",
         "tokens create": "has no user 'only-ours'",
         "tokens revoke": "has no token named 'ours-token'",
         "tickets show": f"no ticket '{ours}'",
@@ -207,11 +214,13 @@ def _snapshot() -> Any:
     tickets = json.loads(cli("tickets", "list", "--json")[1])
     shown = [json.loads(cli("tickets", "show", t["id"], "--json")[1]) for t in tickets]
     letters = json.loads(cli("dlq", "list", "--json", "--all")[1])
+    audit = json.loads(cli("dlq", "audit", "--json")[1])
+    assert audit, "our audit has an entry"
     users = json.loads(cli("users", "list", "--json")[1])
     roles = json.loads(cli("roles", "list", "--json")[1])
     tokens = json.loads(cli("tokens", "list", "--json")[1])
     required = json.loads(cli("settings", "required", "show", "--json")[1])
-    return shown, letters, users, roles, tokens, required
+    return shown, letters, audit, users, roles, tokens, required
 
 
 def _users_file(tmp_path: Path) -> Path:

@@ -73,8 +73,8 @@ def test_an_event_over_the_size_limit_is_dead_lettered_at_once_truncated_with_le
     with processor.uow.sessions() as s:
         assert s.scalar(select(InboxEntry.consumer)) is None  # never handled, no key kept
     with pytest.raises(NotReplayable, match="cannot be replayed"):
-        DeadLetters(processor.uow).replay([dl.id])
-    assert DeadLetters(processor.uow).replay(None) == []  # a group replay leaves it alone
+        DeadLetters(processor.uow, "default").replay([dl.id])
+    assert DeadLetters(processor.uow, "default").replay(None) == []  # a group replay leaves it alone
 
 
 def test_a_huge_integer_is_an_invalid_message_dead_lettered_at_once_not_retried(

@@ -158,7 +158,7 @@ def test_the_desk_decides_exactly_as_the_event_path(
     assert cli("refdata", "load", str(refdata)).exit_code == 0
     assert cli("config", "apply", "hub/demo/workflow.yaml").exit_code == 0
     factory = UnitOfWorkFactory(make_engine(other))
-    with factory(Cause.action()) as uow:
+    with factory(Cause.action(tenant="default")) as uow:
         _, config = current_config(uow)
     event = request_event(
         config,

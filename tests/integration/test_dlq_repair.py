@@ -38,6 +38,7 @@ def _dead(
 ) -> int:
     with uow.sessions.begin() as s:
         dl = DeadLetter(
+            tenant_id="default",
             consumer="ledger",
             queue="hub.ledger",
             event_id=kw.get("event_id", "e-1"),  # type: ignore[arg-type]
@@ -66,9 +67,9 @@ def test_a_purge_keeps_who_when_and_the_message_in_the_audit_for_its_retention(
 ) -> None:
     body = json.dumps(item_event("P-1")).encode()
     first, second = _dead(uow, body), _dead(uow, b"{not json")
-    assert DeadLetters(uow).purge(None, DeadLetterFilter(status=None), by="cli:ana") == 2
-    assert DeadLetters(uow).find(DeadLetterFilter(status=None)) == []
-    entries = sorted(dlq_audit.entries(uow), key=lambda e: e.dead_letter_id)
+    assert DeadLetters(uow, "default").purge(None, DeadLetterFilter(status=None), by="cli:ana") == 2
+    assert DeadLetters(uow, "default").find(DeadLetterFilter(status=None)) == []
+    entries = sorted(dlq_audit.entries(uow, "default"), key=lambda e: e.dead_letter_id)
     assert [(e.dead_letter_id, e.action, e.by, e.at) for e in entries] == [
         (first, "purged", "cli:ana", NOW),
         (second, "purged", "cli:ana", NOW),
@@ -78,10 +79,10 @@ def test_a_purge_keeps_who_when_and_the_message_in_the_audit_for_its_retention(
     assert isinstance(clock, ControllableClock)
     clock.advance(timedelta(days=89))
     prune(uow, outbox_days=7, inbox_days=30, audit_days=90)
-    assert len(dlq_audit.entries(uow)) == 2  # still within the retention period
+    assert len(dlq_audit.entries(uow, "default")) == 2  # still within the retention period
     clock.advance(timedelta(days=2))
     prune(uow, outbox_days=7, inbox_days=30, audit_days=90)
-    assert dlq_audit.entries(uow) == []
+    assert dlq_audit.entries(uow, "default") == []
 
 
 def test_a_group_replay_is_a_snapshot_spaced_at_the_rate(uow: UnitOfWorkFactory) -> None:
@@ -89,7 +90,7 @@ def test_a_group_replay_is_a_snapshot_spaced_at_the_rate(uow: UnitOfWorkFactory)
         _dead(uow, json.dumps(item_event(f"R-{i}")).encode(), event_id=f"e-{i}") for i in range(5)
     ]
     other = _dead(uow, b"{}", error_type="InvalidMessage")
-    done = DeadLetters(uow).replay(
+    done = DeadLetters(uow, "default").replay(
         None, DeadLetterFilter("ledger", "PermanentError"), by="ops", rate=50
     )
     assert done == ids
@@ -97,9 +98,9 @@ def test_a_group_replay_is_a_snapshot_spaced_at_the_rate(uow: UnitOfWorkFactory)
     rows = _outbox(uow)
     assert [r.available_at - NOW for r in rows] == [timedelta(seconds=i * 0.02) for i in range(5)]
     assert {(r.kind, r.exchange, r.routing_key) for r in rows} == {("replay", DIRECT, "hub.ledger")}
-    left = {dl.id for dl in DeadLetters(uow).find(DeadLetterFilter())}
+    left = {dl.id for dl in DeadLetters(uow, "default").find(DeadLetterFilter())}
     assert left == {other, late}
-    replayed = [e for e in dlq_audit.entries(uow) if e.action == "replayed"]
+    replayed = [e for e in dlq_audit.entries(uow, "default") if e.action == "replayed"]
     assert len(replayed) == 5 and {e.by for e in replayed} == {"ops"}
     assert all(e.detail and e.detail.startswith("at 50/s") for e in replayed)
 
@@ -111,27 +112,27 @@ def test_an_edited_message_is_validated_then_replayed_with_the_original_and_diff
     original["data"]["amount"] = "lots"
     del original["subject"]
     dl_id = _dead(uow, json.dumps(original).encode(), error_type="InvalidMessage")
-    text = editable(DeadLetters(uow).get(dl_id))
+    text = editable(DeadLetters(uow, "default").get(dl_id))
     assert json.loads(text) == original and text.startswith("{\n  ")
 
     with pytest.raises(InvalidMessage) as invalid:
-        replay_corrected(uow, dl_id, text.replace('"E-1"', '""'), by="ana")
+        replay_corrected(uow, dl_id, text.replace('"E-1"', '""'), tenant="default", by="ana")
     assert "subject: Field required" in invalid.value.problems
     with pytest.raises(InvalidMessage, match="body is not JSON"):
-        replay_corrected(uow, dl_id, text[:-5], by="ana")
+        replay_corrected(uow, dl_id, text[:-5], tenant="default", by="ana")
     with pytest.raises(NothingChanged):
-        replay_corrected(uow, dl_id, text, by="ana")
-    assert _outbox(uow) == [] and DeadLetters(uow).get(dl_id).status == "dead"
+        replay_corrected(uow, dl_id, text, tenant="default", by="ana")
+    assert _outbox(uow) == [] and DeadLetters(uow, "default").get(dl_id).status == "dead"
 
     corrected = {**original, "subject": "E-1"}
     corrected["data"] = {**original["data"], "amount": "12.00"}
-    entry = replay_corrected(uow, dl_id, json.dumps(corrected), by="ana")
+    entry = replay_corrected(uow, dl_id, json.dumps(corrected), tenant="default", by="ana")
     (row,) = _outbox(uow)
     assert json.loads(row.body) == corrected
     assert (row.kind, row.routing_key, row.event_id) == ("replay", "hub.ledger", original["id"])
     assert row.headers["x-hub-replay-of"] == dl_id and row.headers["x-hub-edited"] is True
-    assert DeadLetters(uow).get(dl_id).status == "replayed"
-    (audit,) = dlq_audit.entries(uow, dl_id)
+    assert DeadLetters(uow, "default").get(dl_id).status == "replayed"
+    (audit,) = dlq_audit.entries(uow, "default", dl_id)
     assert (audit.action, audit.by) == ("edited", "ana")
     assert json.loads(audit.body) == original  # the original, as it failed
     assert json.loads(audit.corrected or b"") == corrected
@@ -144,7 +145,7 @@ def test_an_edited_message_is_validated_then_replayed_with_the_original_and_diff
 def test_a_mail_the_relay_kept_is_not_edited(uow: UnitOfWorkFactory) -> None:
     dl_id = _dead(uow, b'{"to": "x@example.org"}', headers={OUTBOX_ORIGIN: {"kind": "mail"}})
     with pytest.raises(NotEditable):
-        replay_corrected(uow, dl_id, '{"to": "y@example.org"}', by="ana")
+        replay_corrected(uow, dl_id, '{"to": "y@example.org"}', tenant="default", by="ana")
 
 
 def test_purging_an_unknown_id_purges_nothing(uow: UnitOfWorkFactory, tmp_path: Path) -> None:
@@ -152,6 +153,6 @@ def test_purging_an_unknown_id_purges_nothing(uow: UnitOfWorkFactory, tmp_path: 
     from hub.runtime.deadletters import DeadLetterNotFound
 
     with pytest.raises(DeadLetterNotFound):
-        DeadLetters(uow).purge([kept, kept + 100], by="ops")
-    assert [dl.id for dl in DeadLetters(uow).find()] == [kept]
-    assert dlq_audit.entries(uow) == []
+        DeadLetters(uow, "default").purge([kept, kept + 100], by="ops")
+    assert [dl.id for dl in DeadLetters(uow, "default").find()] == [kept]
+    assert dlq_audit.entries(uow, "default") == []
