@@ -198,14 +198,39 @@ class Workload:
             if done >= self.expected_settled and unsent == 0:
                 return
             time.sleep(0.25)
+        try:
+            problems = self._store_problems(database_url)[0]
+        except Exception as e:  # the store under fault: say so, keep the first finding
+            problems = [f"the store could not be read: {e}"]
         raise AssertionError(
             f"{done} of {self.expected_settled} inputs settled, {unsent} outbox rows unsent "
-            f"after {timeout}s (seed {self.seed})"
+            f"after {timeout}s (seed {self.seed}):\n  " + "\n  ".join(problems[:40])
         )
 
     def audit(self, broker_url: str, database_url: str) -> AuditReport:
         """Check every input's effects and outbound events in the store, then every outbound
         event on the wire. Raises ``AssertionError`` listing every discrepancy."""
+        problems, outbox = self._store_problems(database_url)
+        expected_ids = {
+            row.event_id for row in outbox if row.kind == "event" and row.event_type in TAPPED
+        }
+        wire = Counter(drain_ids(broker_url, TAP, expected_ids))
+        missing = expected_ids - set(wire)
+        stray = set(wire) - expected_ids
+        if missing:
+            problems.append(f"{len(missing)} outbound events never reached the tap queue")
+        if stray:
+            problems.append(f"{len(stray)} events on the wire that the outbox does not hold")
+        assert not problems, f"audit (seed {self.seed}):\n  " + "\n  ".join(problems[:40])
+        return AuditReport(
+            inputs=len(self.inputs),
+            messages=self.size,
+            outbound=len(expected_ids),
+            wire_repeats=sum(wire.values()) - len(wire),
+        )
+
+    def _store_problems(self, database_url: str) -> tuple[list[str], list[Any]]:
+        """What the store shows wrong for each input, and the outbox rows."""
         problems: list[str] = []
         engine = make_engine(database_url)
         with engine.connect() as conn:
@@ -281,24 +306,7 @@ class Workload:
                 problems.append(f"{item.key}: dead-lettered {bodies[body]} times, expected once")
         if len(dead) != len(invalid) + self.poison:
             problems.append(f"{len(dead)} dead letters, expected {len(invalid) + self.poison}")
-
-        expected_ids = {
-            row.event_id for row in outbox if row.kind == "event" and row.event_type in TAPPED
-        }
-        wire = Counter(drain_ids(broker_url, TAP, expected_ids))
-        missing = expected_ids - set(wire)
-        stray = set(wire) - expected_ids
-        if missing:
-            problems.append(f"{len(missing)} outbound events never reached the tap queue")
-        if stray:
-            problems.append(f"{len(stray)} events on the wire that the outbox does not hold")
-        assert not problems, f"audit (seed {self.seed}):\n  " + "\n  ".join(problems[:40])
-        return AuditReport(
-            inputs=len(self.inputs),
-            messages=self.size,
-            outbound=len(expected_ids),
-            wire_repeats=sum(wire.values()) - len(wire),
-        )
+        return problems, list(outbox)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ one batch at a time, as on the other transports. When the batch is settled, back
   is therefore committed only after the unit of work committed;
 - at the first delivery of a partition that was returned (``requeue``: the store was down) or
   left unsettled, the partition is sought back to it: later messages of that partition are not
-  acked either, and are dropped until the re-read reaches the returned offset again.
+  acked either, and those fetched before the seek are dropped until the re-read reaches the
+  returned offset again. A partition revoked or assigned again meanwhile has no seek pending:
+  it is read from its committed offset, and nothing before the offset sought is dropped.
 
 Redeliveries: Kafka has no delivery count. Before a batch is handed over, the highest offset
 handed out per partition is written to the compacted topic ``hub.positions``
@@ -301,6 +303,8 @@ class ConsumerGroup:
             log.debug("presence of %s not recorded: %s", self.queue, e)
 
     async def _on_assigned(self, sender: Any, assigned: set[TP], **_: Any) -> None:
+        for tp in assigned:  # read from the committed offset: no seek back is pending
+            self.rewinding.pop(tp, None)
         await self._load_marks()
 
     async def _on_revoked(self, sender: Any, revoked: set[TP], **_: Any) -> None:
@@ -351,8 +355,10 @@ class ConsumerGroup:
             tp, offset = ev.message.tp, ev.message.offset
             back_to = self.rewinding.get(tp)
             if back_to is not None:
-                if offset != back_to:
-                    continue  # read again after the seek
+                if offset > back_to:
+                    continue  # fetched before the seek back: read again after it
+                # the re-read has begun: at the offset sought, or before it when the partition
+                # was assigned again meanwhile (read from its commit; nothing may be skipped)
                 del self.rewinding[tp]
             batch.append(ev)
         if not batch:
@@ -399,9 +405,13 @@ class ConsumerGroup:
                 self.rewinding[tp] = back_to
                 try:
                     await self.app.consumer.seek(tp, back_to)
-                except Exception as e:  # revoked meanwhile: its next owner reads from the commit
-                    self.rewinding.pop(tp, None)
+                    # faust logs (and does not raise) a seek on a partition no longer assigned
+                    owned = tp in self.app.consumer.assignment()
+                except Exception as e:
+                    owned = False
                     log.info("%s: no seek back on %s (%s)", self.queue, tp, e)
+                if not owned:  # revoked meanwhile: its next owner reads from the commit
+                    self.rewinding.pop(tp, None)
 
     def _delivery(self, index: int, ev: EventT, states: dict[int, str]) -> Delivery:
         message = ev.message
