@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,7 @@ from hub.cli.common import (
 from hub.identity import service
 from hub.identity.permissions import ACTIONS, MODULES, SCOPES
 from hub.identity.users import ScopeItem, Users, role_def
-from schemas import decode
-from schemas.errors import InvalidMessage
+from hub.records import first_problem, read_line
 from schemas.events import UserUpserted
 
 users = typer.Typer(help="A tenant's users, as the platform gives them.", no_args_is_help=True)
@@ -195,26 +193,13 @@ def users_import(
 def _user_record(line: str) -> UserUpserted:
     if len(line) > MAX_IMPORT_LINE:
         raise ValueError(f"longer than {MAX_IMPORT_LINE} characters")
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"not JSON: {e}") from None
-    if not isinstance(obj, dict):
-        raise ValueError("expected a JSON object")
-    if "specversion" in obj:
-        try:
-            event = decode(obj)
-        except InvalidMessage as e:
-            raise ValueError(str(e)) from None
-        if event.type != "platform.user.upserted":
-            raise ValueError(f"event type {event.type!r} is not platform.user.upserted")
-        obj = event.data
+    event_type, obj = read_line(line)
+    if event_type not in (None, "platform.user.upserted"):
+        raise ValueError(f"event type {event_type!r} is not platform.user.upserted")
     try:
         return UserUpserted.model_validate(obj)
     except ValidationError as e:
-        first = e.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "record"
-        raise ValueError(f"{where}: {first['msg']}") from None
+        raise ValueError(first_problem(e, "record")) from None
 
 
 # --- roles ----------------------------------------------------------------------------------

@@ -13,16 +13,14 @@ or loading it after newer events arrived, changes nothing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from hub.education.refdata import Debt, Enrollment, RefData
-from hub.errors import InvalidMessage
+from hub.records import first_problem, read_line
 from hub.runtime.uow import Cause, UnitOfWorkFactory
-from schemas import decode
 from schemas.events import DebtUpserted, EnrollmentUpserted
 
 KINDS = {"enrollment": "edu.enrollment.upserted", "debt": "finance.debt.upserted"}
@@ -38,32 +36,19 @@ class LoadReport:
 
 def parse_line(line: str) -> Enrollment | Debt:
     """One record of the file; raises ``ValueError`` saying what is wrong with it."""
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"not JSON: {e}") from None
-    if not isinstance(obj, dict):
-        raise ValueError("expected a JSON object")
-    if "specversion" in obj:
-        try:
-            event = decode(obj)
-        except InvalidMessage as e:
-            raise ValueError(str(e)) from None
-        event_type, data = event.type, event.data
-    else:
+    event_type, obj = read_line(line)
+    if event_type is None:
         kind = obj.pop("kind", None)
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-        event_type, data = KINDS[kind], obj
+        event_type = KINDS[kind]
     try:
         if event_type == "edu.enrollment.upserted":
-            return Enrollment.of(EnrollmentUpserted.model_validate(data))
+            return Enrollment.of(EnrollmentUpserted.model_validate(obj))
         if event_type == "finance.debt.upserted":
-            return Debt.of(DebtUpserted.model_validate(data))
+            return Debt.of(DebtUpserted.model_validate(obj))
     except ValidationError as e:
-        first = e.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "data"
-        raise ValueError(f"{where}: {first['msg']}") from None
+        raise ValueError(first_problem(e, "data")) from None
     raise ValueError(f"event type {event_type!r} is not reference data")
 
 

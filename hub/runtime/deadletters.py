@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, true
+from sqlalchemy import ColumnElement, func, select, true
 
 from hub.errors import HubError
 from hub.runtime import dlq_audit as audit
@@ -77,6 +77,19 @@ def detail(dl: DeadLetter) -> dict[str, Any]:
     }
 
 
+def _matching(where: DeadLetterFilter | None) -> list[ColumnElement[bool]]:
+    """The conditions of ``where``: every field it gives must match."""
+    if where is None:
+        return []
+    fields = [
+        (DeadLetter.consumer, where.consumer),
+        (DeadLetter.error_type, where.error_type),
+        (DeadLetter.event_type, where.event_type),
+        (DeadLetter.status, where.status),
+    ]
+    return [column == value for column, value in fields if value]
+
+
 class DeadLetters:
     """A tenant's dead letters: every query is scoped to ``tenant`` (a dead letter of another
     tenant is ``DeadLetterNotFound``). ``tenant=None`` is the whole installation, for the
@@ -92,15 +105,12 @@ class DeadLetters:
     def find(
         self, where: DeadLetterFilter = DeadLetterFilter(), limit: int = 1000
     ) -> list[DeadLetter]:
-        query = select(DeadLetter).where(self._mine()).order_by(DeadLetter.id).limit(limit)
-        if where.consumer:
-            query = query.where(DeadLetter.consumer == where.consumer)
-        if where.error_type:
-            query = query.where(DeadLetter.error_type == where.error_type)
-        if where.event_type:
-            query = query.where(DeadLetter.event_type == where.event_type)
-        if where.status:
-            query = query.where(DeadLetter.status == where.status)
+        query = (
+            select(DeadLetter)
+            .where(self._mine(), *_matching(where))
+            .order_by(DeadLetter.id)
+            .limit(limit)
+        )
         with self.uow.sessions() as session:
             return list(session.scalars(query))
 
@@ -162,11 +172,7 @@ class DeadLetters:
                 }
                 if missing:
                     raise DeadLetterNotFound(f"no dead letter with id {min(missing)}")
-            if where is not None:
-                if where.consumer:
-                    query = query.where(DeadLetter.consumer == where.consumer)
-                if where.error_type:
-                    query = query.where(DeadLetter.error_type == where.error_type)
+            query = query.where(*_matching(where))
             chosen = []
             for dl in session.scalars(query.with_for_update()):
                 if is_truncated(dl.headers):
@@ -205,13 +211,7 @@ class DeadLetters:
         query = select(DeadLetter).where(self._mine()).order_by(DeadLetter.id)
         if ids is not None:
             query = query.where(DeadLetter.id.in_(ids))
-        if where is not None:
-            if where.consumer:
-                query = query.where(DeadLetter.consumer == where.consumer)
-            if where.error_type:
-                query = query.where(DeadLetter.error_type == where.error_type)
-            if where.status:
-                query = query.where(DeadLetter.status == where.status)
+        query = query.where(*_matching(where))
         now = self.uow.clock.now()
         with self.uow.sessions() as session, session.begin():
             doomed = list(session.scalars(query.with_for_update()))
@@ -225,15 +225,7 @@ class DeadLetters:
 
     def count(self, where: DeadLetterFilter) -> int:
         """How many dead letters match ``where``."""
-        query = select(func.count()).select_from(DeadLetter).where(self._mine())
-        if where.consumer:
-            query = query.where(DeadLetter.consumer == where.consumer)
-        if where.error_type:
-            query = query.where(DeadLetter.error_type == where.error_type)
-        if where.event_type:
-            query = query.where(DeadLetter.event_type == where.event_type)
-        if where.status:
-            query = query.where(DeadLetter.status == where.status)
+        query = select(func.count()).select_from(DeadLetter).where(self._mine(), *_matching(where))
         with self.uow.sessions() as session:
             return int(session.scalar(query) or 0)
 
