@@ -13,6 +13,7 @@ import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -348,7 +349,7 @@ class TicketRepository:
             correlation_id=row.correlation_id,
             due_at=row.due_at,
             version=row.version,
-            directory=load_directory(self.session, self.tenant),
+            read_directory=partial(load_directory, self.session, self.tenant),
         )
 
     def write_changes(self, ticket: Ticket, now: datetime, *, new: bool = False) -> None:

@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from datetime import date
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -153,7 +154,7 @@ def open_ticket(
         sources=sources,
         subject=subject,
         description=description,
-        directory=load_directory(uow.session, uow.tenant),
+        read_directory=partial(load_directory, uow.session, uow.tenant),
     )
     if deadline is not None and deadline_after is not None:
         ticket.due_at = now + deadline_after

@@ -7,9 +7,10 @@ the ticket untouched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any, Literal
 
 from hub.identity.directory import Directory
@@ -91,6 +92,8 @@ class Ticket:
     correlation_id: str | None = None
     version: int = 0
     directory: Directory | None = field(default=None, repr=False, compare=False)
+    #: Reads the tenant's users the first time a rule needs them (most tickets never do).
+    read_directory: Callable[[], Directory] | None = field(default=None, repr=False, compare=False)
     changes: list[StageChange] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     events: list[PendingEvent] = field(default_factory=list)
@@ -111,7 +114,8 @@ class Ticket:
         """The tenant's users (the configuration's seed when the ticket was built without
         them)."""
         if self.directory is None:
-            self.directory = permissions.seed_directory(self.config)
+            read = self.read_directory or partial(permissions.seed_directory, self.config)
+            self.directory = read()
         return self.directory
 
     @property
@@ -192,7 +196,7 @@ class Ticket:
         sources: OptionSources | None = None,
         subject: str | None = None,
         description: str | None = None,
-        directory: Directory | None = None,
+        read_directory: Callable[[], Directory] | None = None,
     ) -> Ticket:
         """A new ticket of ``type_id`` at its default stage (or ``stage``, which must be flagged
         ``first``), in the type's service group and classification (or ``classification``). Raises ``OutsideValidity``, ``InvalidParameters`` or ``WorkflowError``."""
@@ -226,7 +230,7 @@ class Ticket:
             classification=classification or tt.classification,
             subject=subject,
             description=description,
-            directory=directory,
+            read_directory=read_directory,
         )
         ticket.events.append(
             PendingEvent(
