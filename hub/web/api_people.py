@@ -3,18 +3,18 @@ default tenant's administrators) the tenants themselves. The same functions as t
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.identity import service
-from hub.identity.permissions import ACTIONS, MODULES, SCOPES, Forbidden
+from hub.identity.permissions import ACTIONS, MODULES, Forbidden
 from hub.identity.users import ScopeItem, Users, role_def
 from hub.provisioning import provision
 from hub.runtime.uow import Cause
 from hub.store.models import DEFAULT_TENANT
-from hub.tenancy.tenants import PLANS, Tenants
+from hub.tenancy.tenants import Tenants
 from hub.web.context import WebContext
 from hub.web.errors import responses
 from hub.web.security import context, permissions_of_request, require
@@ -27,11 +27,9 @@ RoleId = Annotated[str, Path(min_length=1, max_length=100, description="The role
 Actions = Annotated[list[str], Field(max_length=len(ACTIONS))]
 #: COMPANY or COMPANY/BRANCH.
 ScopeText = Annotated[str, Field(max_length=201, pattern=r"^\s*[^/\s][^/]*(/[^/]*[^/\s])?\s*$")]
+#: ``PLANS`` and ``SCOPES`` as the OpenAPI document's enumerations.
 Plan = Literal["freemium", "starter", "advanced"]
 RoleScope = Literal["tenant", "subordinates", "own"]
-
-
-assert get_args(Plan) == PLANS and get_args(RoleScope) == SCOPES
 
 
 class UserChange(BaseModel):
