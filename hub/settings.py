@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     smtp_url: str | None = Field(default=None, description="smtp://host:port for outgoing mail.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key (url-safe base64, 32 bytes) that encrypts mail and file-server "
+        "passwords at rest. Default: a key generated into data_dir/secret.key.",
+    )
     session_hours: float = Field(
         default=8, gt=0, le=24 * 30, description="How long a console sign-in lasts at most."
     )
