@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ftplib
 import io
+import os
 import posixpath
 import socket
 import uuid
@@ -36,7 +37,7 @@ def store_for(endpoint: Endpoint) -> AttachmentStore:
     )
 
 
-def test_upload(endpoint: Endpoint, now: datetime | None = None) -> str:
+def upload_test_file(endpoint: Endpoint, now: datetime | None = None) -> str:
     """Upload a small text file into the endpoint's folder; the line that says so, or
     ``FileServerFailed``."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
@@ -54,7 +55,10 @@ def _path(endpoint: Endpoint, key: str) -> str:
 
 
 def _unreachable(endpoint: Endpoint, error: OSError) -> FileServerFailed:
-    why = error.strerror or str(error) or type(error).__name__
+    if isinstance(error, TimeoutError):
+        why = f"no answer within {TIMEOUT:g} s"
+    else:
+        why = os.strerror(error.errno) if error.errno else (str(error) or type(error).__name__)
     return FileServerFailed(f"cannot connect to {endpoint.host}:{endpoint.port}: {why}")
 
 
@@ -205,14 +209,17 @@ class SftpAttachmentStore:
 
     async def _put(self, path: str, source: BinaryIO) -> None:
         async with self._sftp() as sftp:
-            if await sftp.exists(path):
-                return
-            await sftp.makedirs(posixpath.dirname(path), exist_ok=True)
-            temporary = f"{path}.{uuid.uuid4().hex}.part"
-            async with sftp.open(temporary, "wb") as f:
-                while chunk := source.read(CHUNK):
-                    await f.write(chunk)
-            await sftp.rename(temporary, path)
+            try:
+                if await sftp.exists(path):
+                    return
+                await sftp.makedirs(posixpath.dirname(path), exist_ok=True)
+                temporary = f"{path}.{uuid.uuid4().hex}.part"
+                async with sftp.open(temporary, "wb") as f:
+                    while chunk := source.read(CHUNK):
+                        await f.write(chunk)
+                await sftp.rename(temporary, path)
+            except asyncssh.SFTPError as error:
+                raise FileServerFailed(f"cannot write {path}: {_answer(error)}") from None
 
     def get(self, key: str) -> Iterator[bytes]:
         path = _path(self.endpoint, key)
