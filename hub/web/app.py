@@ -17,6 +17,7 @@ from hub import __version__
 from hub.web import (
     api_ops,
     api_people,
+    api_settings,
     api_tickets,
     console,
     console_letters,
@@ -58,6 +59,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(api_tickets.router)
     app.include_router(api_ops.router)
     app.include_router(api_people.router)
+    app.include_router(api_settings.router)
     for pages in (console, console_letters, console_tickets, console_people):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")

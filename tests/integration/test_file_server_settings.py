@@ -92,30 +92,31 @@ def test_a_new_setting_needs_a_password_and_bad_fields_are_all_named(
         "transfer",
     ):
         assert f"{field}" in str(refused.value)
-    with pytest.raises(servers.FileServerNotFound, match="no file server for branch 1/9"):
-        with factory.sessions() as s:
-            servers.get(s, "default", "1", "9")
+    with (
+        factory.sessions() as s,
+        pytest.raises(servers.FileServerNotFound, match="no file server for branch 1/9"),
+    ):
+        servers.get(s, "default", "1", "9")
 
 
 def test_one_setting_per_company_and_per_branch(factory: UnitOfWorkFactory) -> None:
     put(factory, COMPANY)
     for branch in (None, "1"):
-        with pytest.raises(IntegrityError):
-            with factory(Cause.action(tenant="default")) as uow:
-                for _ in range(2):
-                    uow.session.add(
-                        FileServerRow(
-                            tenant_id="default",
-                            company="2",
-                            branch=branch,
-                            host="h",
-                            port=21,
-                            folder="/",
-                            username="u",
-                            password_sealed="x",
-                            protocol="ftp",
-                            transfer="hub",
-                            updated_by="ana",
-                            updated_at=NOW,
-                        )
+        with pytest.raises(IntegrityError), factory(Cause.action(tenant="default")) as uow:
+            for _ in range(2):
+                uow.session.add(
+                    FileServerRow(
+                        tenant_id="default",
+                        company="2",
+                        branch=branch,
+                        host="h",
+                        port=21,
+                        folder="/",
+                        username="u",
+                        password_sealed="x",
+                        protocol="ftp",
+                        transfer="hub",
+                        updated_by="ana",
+                        updated_at=NOW,
                     )
+                )
