@@ -57,8 +57,12 @@ def _path(endpoint: Endpoint, key: str) -> str:
 def _unreachable(endpoint: Endpoint, error: OSError) -> FileServerFailed:
     if isinstance(error, TimeoutError):
         why = f"no answer within {TIMEOUT:g} s"
+    elif isinstance(error, socket.gaierror):
+        why = error.strerror or "unknown host"
+    elif error.errno:
+        why = os.strerror(error.errno)
     else:
-        why = os.strerror(error.errno) if error.errno else (str(error) or type(error).__name__)
+        why = str(error) or type(error).__name__
     return FileServerFailed(f"cannot connect to {endpoint.host}:{endpoint.port}: {why}")
 
 
