@@ -22,6 +22,7 @@ from hub.web import (
     console,
     console_letters,
     console_people,
+    console_settings,
     console_tickets,
     errors,
     idempotency,
@@ -60,7 +61,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(api_ops.router)
     app.include_router(api_people.router)
     app.include_router(api_settings.router)
-    for pages in (console, console_letters, console_tickets, console_people):
+    for pages in (console, console_letters, console_tickets, console_people, console_settings):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     app.mount("/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
@@ -74,7 +75,6 @@ def create_app(ctx: WebContext) -> FastAPI:
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, error: CsrfRefused) -> Response:
         return JSONResponse({"error": "CsrfRefused", "detail": error.why}, status_code=403)
-
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
