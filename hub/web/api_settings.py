@@ -110,7 +110,7 @@ def set_file_server(
         return servers.view(row)
 
 
-@router.post("/{company}/test", responses=responses(404, 502))
+@router.post("/{company}/test", responses=responses(404, 409, 502))
 def test_file_server(
     company: Company,
     branch: Branch = None,
