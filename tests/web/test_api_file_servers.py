@@ -22,11 +22,15 @@ from tests.web.test_tenants import acme, bearer
 pytestmark = pytest.mark.timeout(120)
 
 
+def admin_of(site: Site) -> dict[str, str]:
+    """A token of a user with the Admin role (the settings module's view and edit)."""
+    person(site.hub.uow, "boss", "admin")
+    return bearer(Tokens(site.hub.uow).create("boss", tenant="default", user="boss"))
+
+
 @pytest.fixture
 def boss(sqlite_site: Site) -> dict[str, str]:
-    """A token of a user with the Admin role (the settings module's view and edit)."""
-    person(sqlite_site.hub.uow, "boss", "admin")
-    return bearer(Tokens(sqlite_site.hub.uow).create("boss", tenant="default", user="boss"))
+    return admin_of(sqlite_site)
 
 
 @pytest.fixture
@@ -156,32 +160,34 @@ def test_another_tenant_sees_and_tests_none_of_ours(
 
 
 def test_an_attachment_lands_in_the_branch_sftp_folder_and_downloads_byte_identical(
-    sqlite_site: Site, boss: dict[str, str], sftp: FileServer, tmp_path: Path
+    site: Site, sftp: FileServer
 ) -> None:
-    client = sqlite_site.client
+    """On the embedded store and on PostgreSQL."""
+    boss = admin_of(site)
+    client = site.client
     assert (
         client.put(
             "/api/settings/ftp/1", params={"branch": "1"}, json=setting(sftp), headers=boss
         ).status_code
         == 200
     )
-    ticket = sqlite_site.open_ticket()  # company 1, branch 1
+    ticket = site.open_ticket()  # company 1, branch 1
     content = bytes(range(256)) * 8_000 + "ç".encode()  # 2 MB: several chunks
     up = client.post(
         f"/api/tickets/{ticket}/attachments",
         files={"file": ("résumé.pdf", content, "application/pdf")},
-        headers=sqlite_site.auth("operator"),
+        headers=site.auth("operator"),
     )
     assert up.status_code == 201, up.text
     stored = sftp.root / "in" / ticket / up.json()["sha256"]
     assert stored.read_bytes() == content
-    assert not (Path(sqlite_site.hub.settings.data_dir) / "attachments" / ticket).exists()
+    assert not (Path(site.hub.settings.data_dir) / "attachments" / ticket).exists()
     # the setting moves elsewhere; the attachment is read from where it was written
     client.put(
         "/api/settings/ftp/1", params={"branch": "1"}, json=setting(sftp, folder="/"), headers=boss
     )
     down = client.get(
-        f"/api/tickets/{ticket}/attachments/{up.json()['id']}", headers=sqlite_site.auth("reader")
+        f"/api/tickets/{ticket}/attachments/{up.json()['id']}", headers=site.auth("reader")
     )
     assert down.status_code == 200 and down.content == content
     assert down.headers["content-disposition"] == (
@@ -191,7 +197,7 @@ def test_an_attachment_lands_in_the_branch_sftp_folder_and_downloads_byte_identi
     assert down.headers["content-type"] == "application/pdf"
     stored.unlink()
     gone = client.get(
-        f"/api/tickets/{ticket}/attachments/{up.json()['id']}", headers=sqlite_site.auth("reader")
+        f"/api/tickets/{ticket}/attachments/{up.json()['id']}", headers=site.auth("reader")
     )
     assert gone.status_code == 410
 
