@@ -52,6 +52,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.state.ctx = ctx
     app.state.metrics = store_registry(ctx.uow, ctx.transport, ctx.queues)
     app.middleware("http")(idempotency.middleware)
+    app.add_middleware(idempotency.SpooledUploads)
     # no request body beyond its bound reaches the idempotency check or a handler
     app.add_middleware(limits.BodyLimit, attachment_bytes=ctx.settings.max_attachment_bytes)
     # outermost: every answer, refusals included, carries the security headers

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -235,28 +235,22 @@ def test_a_file_server_that_is_down_refuses_the_upload_in_one_line(
     assert shown["attachments"] == []
 
 
-def test_a_26_mb_upload_is_refused_without_being_read_whole_into_memory(
-    sqlite_site: Site,
-) -> None:
-    """Driven at the ASGI level, as a server streams a request (the test client would read the
-    whole body first): 26 chunks of 1 MiB, with no Content-Length, so only reading can tell."""
-    ticket = sqlite_site.open_ticket()
-    boundary = "hubtestboundary"
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-    parts = iter([head, *(b"x" * (1 << 20) for _ in range(26)), f"\r\n--{boundary}--\r\n".encode()])
+def post_streamed(
+    site: Site, path: str, parts: Iterable[bytes], **headers: str
+) -> tuple[int, bytes]:
+    """POST ``parts`` at the ASGI level, one message each, as a server streams a request (the
+    test client would read the whole body first), with no Content-Length: only reading can
+    tell the size. The status and body of the answer."""
+    pending = iter(parts)
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
-        part = next(parts, None)
+        part = next(pending, None)
         return {"type": "http.request", "body": part or b"", "more_body": part is not None}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    token = sqlite_site.tokens["operator"]
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -266,24 +260,93 @@ def test_a_26_mb_upload_is_refused_without_being_read_whole_into_memory(
         "server": ("testserver", 80),
         "client": ("127.0.0.1", 5000),
         "root_path": "",
-        "path": f"/api/tickets/{ticket}/attachments",
-        "raw_path": f"/api/tickets/{ticket}/attachments".encode(),
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "headers": [
             (b"host", b"testserver"),
-            (b"authorization", f"Bearer {token}".encode()),
-            (b"content-type", f"multipart/form-data; boundary={boundary}".encode()),
+            (b"authorization", f"Bearer {site.tokens['operator']}".encode()),
+            *((k.replace("_", "-").lower().encode(), v.encode()) for k, v in headers.items()),
         ],
     }
+    asyncio.run(site.client.app(scope, receive, send))  # type: ignore[arg-type]
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], b"".join(
+        m.get("body", b"") for m in sent if m["type"] == "http.response.body"
+    )
+
+
+def multipart(boundary: str, mib: int) -> Iterator[bytes]:
+    """A form with one file of ``mib`` MiB, made a MiB at a time as it is sent."""
+    yield (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    for _ in range(mib):
+        yield b"x" * (1 << 20)
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+@pytest.mark.parametrize("idempotency_key", [None, "big-1"])
+def test_a_26_mb_upload_is_refused_without_being_read_whole_into_memory(
+    sqlite_site: Site, idempotency_key: str | None
+) -> None:
+    ticket = sqlite_site.open_ticket()
+    key = {"idempotency_key": idempotency_key} if idempotency_key else {}
+    ctype = "multipart/form-data; boundary=hubtestboundary"
     tracemalloc.start()
     try:
-        asyncio.run(sqlite_site.client.app(scope, receive, send))  # type: ignore[arg-type]
+        status, body = post_streamed(
+            sqlite_site,
+            f"/api/tickets/{ticket}/attachments",
+            multipart("hubtestboundary", 26),
+            content_type=ctype,
+            **key,
+        )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    assert start["status"] == 413 and b"PayloadTooLarge" in body, body
+    assert status == 413 and b"PayloadTooLarge" in body, body
     assert peak < 8 << 20, f"{peak} bytes at the peak"
     shown = sqlite_site.client.get(f"/api/tickets/{ticket}", headers=sqlite_site.auth("operator"))
     assert shown.json()["attachments"] == []
+
+
+def test_an_upload_with_an_idempotency_key_streams_and_a_retry_acts_once(
+    sqlite_site: Site,
+) -> None:
+    ticket = sqlite_site.open_ticket()
+    path = f"/api/tickets/{ticket}/attachments"
+    tracemalloc.start()
+    try:
+        status, first = post_streamed(
+            sqlite_site,
+            path,
+            multipart("first-boundary", 20),
+            content_type="multipart/form-data; boundary=first-boundary",
+            idempotency_key="up-1",
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert status == 201, first
+    assert peak < 8 << 20, f"{peak} bytes at the peak"
+    # the same upload again, as a client sends it with another random boundary
+    status, again = post_streamed(
+        sqlite_site,
+        path,
+        multipart("other-boundary", 20),
+        content_type="multipart/form-data; boundary=other-boundary",
+        idempotency_key="up-1",
+    )
+    assert (status, again) == (201, first)
+    status, other = post_streamed(
+        sqlite_site,
+        path,
+        multipart("first-boundary", 1),
+        content_type="multipart/form-data; boundary=first-boundary",
+        idempotency_key="up-1",
+    )
+    assert status == 422 and b"IdempotencyKeyReused" in other
+    shown = sqlite_site.client.get(f"/api/tickets/{ticket}", headers=sqlite_site.auth("operator"))
+    assert [a["size"] for a in shown.json()["attachments"]] == [20 << 20]
