@@ -77,6 +77,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     async def _csrf(request: Request, error: CsrfRefused) -> Response:
         return JSONResponse({"error": "CsrfRefused", "detail": error.why}, status_code=403)
 
+
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(
