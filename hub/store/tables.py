@@ -1,6 +1,7 @@
 """Imports every module that declares tables, so ``Base.metadata`` is complete."""
 
 from hub.education import tables as education_tables  # noqa: F401
+from hub.files import tables as files_tables  # noqa: F401
 from hub.finance import tables as finance_tables  # noqa: F401
 from hub.identity import tables as identity_tables  # noqa: F401
 from hub.store import models  # noqa: F401

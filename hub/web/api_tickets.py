@@ -4,13 +4,14 @@ user."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, BinaryIO, Literal
 
 from fastapi import APIRouter, Depends, File, Header, HTTPException, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.files import placement
 from hub.runtime.uow import Cause
 from hub.web.attachments import content_disposition, read_upload, served_media_type
 from hub.web.context import WebContext
@@ -199,13 +200,30 @@ def cancel_ticket(
 
 
 def attach(
-    ctx: WebContext, who: Principal, ticket_id: str, name: str, content: bytes, ctype: str
+    ctx: WebContext, who: Principal, ticket_id: str, name: str, content: BinaryIO, ctype: str
 ) -> dict[str, Any]:
+    """Attach ``content`` to the ticket, in the store of its company/branch's file server
+    (``hub.files.placement``)."""
     by = who.user
     with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
-        visible_ticket(uow, by, ticket_id, "edit")
+        ticket = visible_ticket(uow, by, ticket_id, "edit")
+        store, location = placement.store_for_ticket(
+            uow.session,
+            uow.tenant,
+            ticket.company,
+            ticket.branch,
+            box=ctx.secrets,
+            local=ctx.attachment_store,
+        )
         row = service.attach_file(
-            uow, ticket_id, name, content, by=by, store=ctx.attachment_store, content_type=ctype
+            uow,
+            ticket_id,
+            name,
+            content,
+            by=by,
+            store=store,
+            content_type=ctype,
+            location=location,
         )
         return {
             "id": row.id,
@@ -218,7 +236,9 @@ def attach(
         }
 
 
-@router.post("/{ticket_id}/attachments", status_code=201, responses={**WRITE, **responses(413)})
+@router.post(
+    "/{ticket_id}/attachments", status_code=201, responses={**WRITE, **responses(413, 502)}
+)
 async def upload_attachment(
     ticket_id: TicketId,
     file: UploadFile = File(...),
@@ -227,7 +247,9 @@ async def upload_attachment(
     who: Principal = Depends(require("tickets", "edit")),
 ) -> dict[str, Any]:
     """Attach a file (multipart field ``file``, at most ``HUB_MAX_ATTACHMENT_BYTES``) to the
-    open ticket. The part's content type must be a media type (``type/subtype``)."""
+    open ticket. The part's content type must be a media type (``type/subtype``). The bytes go
+    to the file server of the ticket's branch (else company) when one is set to transfer
+    `hub`, else to the hub's local store."""
     content = await read_upload(file, ctx.settings.max_attachment_bytes)
     ctype = file.content_type or "application/octet-stream"
     return await run_in_threadpool(
@@ -238,21 +260,25 @@ async def upload_attachment(
 def attachment_download(
     ctx: WebContext, who: Principal, ticket_id: str, attachment_id: int
 ) -> Response:
-    """The attachment's bytes as a download (for the API and the console alike), when the
-    caller may see its ticket."""
+    """The attachment's bytes, streamed from the store they were written to, as a download
+    (for the API and the console alike), when the caller may see its ticket."""
     with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
         visible_ticket(uow, who.user, ticket_id)
         row = uow.session.get(AttachmentRow, attachment_id)
     if row is None or row.tenant_id != who.tenant or row.ticket_id != ticket_id:
         raise HTTPException(404, f"ticket {ticket_id} has no attachment {attachment_id}")
+    store = placement.store_at(row.location, box=ctx.secrets, local=ctx.attachment_store)
     try:
-        content = ctx.attachment_store.get(row.storage_key)
+        chunks = store.get(row.storage_key)
     except FileNotFoundError:
         raise HTTPException(410, f"the bytes of attachment {attachment_id} are gone") from None
-    return Response(
-        content,
+    return StreamingResponse(
+        chunks,
         media_type=served_media_type(row.content_type),
-        headers={"Content-Disposition": content_disposition(row.filename)},
+        headers={
+            "Content-Disposition": content_disposition(row.filename),
+            "Content-Length": str(row.size),
+        },
     )
 
 
@@ -264,7 +290,7 @@ def attachment_download(
             "description": "The file's bytes, with the content type it was attached with.",
             "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
         },
-        **responses(404, 410),
+        **responses(404, 410, 502),
     },
 )
 def download_attachment(

@@ -1,28 +1,28 @@
-"""Attachments over HTTP: an upload read within its bound, and a download whose headers carry
-any file name (RFC 6266 ``filename*``) and only a valid media type."""
+"""Attachments over HTTP: an upload checked against its bound while it is read, and a download
+whose headers carry any file name (RFC 6266 ``filename*``) and only a valid media type."""
 
 from __future__ import annotations
 
 import unicodedata
+from typing import BinaryIO
 from urllib.parse import quote
 
 from fastapi import HTTPException, UploadFile
 
-from hub.workflow.attachments import InvalidAttachment, media_type
-
-CHUNK = 1 << 20
+from hub.workflow.attachments import CHUNK, InvalidAttachment, media_type
 
 
-async def read_upload(file: UploadFile, limit: int) -> bytes:
-    """The uploaded file's bytes; ``413`` when it has more than ``limit``."""
-    parts: list[bytes] = []
+async def read_upload(file: UploadFile, limit: int) -> BinaryIO:
+    """The uploaded file (spooled to disk by the form parser beyond its first MiB), rewound,
+    once it is known to hold at most ``limit`` bytes; ``413`` as soon as it has more. Only a
+    chunk at a time is in memory."""
     size = 0
     while chunk := await file.read(CHUNK):
         size += len(chunk)
         if size > limit:
             raise HTTPException(413, f"the file is larger than {limit} bytes")
-        parts.append(chunk)
-    return b"".join(parts)
+    await file.seek(0)
+    return file.file
 
 
 def content_disposition(filename: str) -> str:

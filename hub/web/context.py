@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from hub.runtime.observe import Observer
 from hub.runtime.overview import RateSampler
 from hub.runtime.transport import Transport
 from hub.runtime.uow import UnitOfWorkFactory
+from hub.secrets import SecretBox
 from hub.settings import Settings
 from hub.web.sessions import Sessions, SignInLimiter
 from hub.web.tokens import Tokens
@@ -34,6 +36,11 @@ class WebContext:
             idle=self.settings.session_idle_minutes * 60,
         )
         self.sign_ins = SignInLimiter()
+
+    @cached_property
+    def secrets(self) -> SecretBox:
+        """The box of the file and mail servers' passwords."""
+        return SecretBox.for_settings(self.settings)
 
     @property
     def attachment_store(self) -> AttachmentStore:

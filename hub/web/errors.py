@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
 from hub.errors import HubError, TransientError
+from hub.files.servers import FileServerFailed, FileServerNotFound
 from hub.identity.permissions import Forbidden
 from hub.identity.service import RoleExists, RoleNotFound, UserNotFound
 from hub.runtime.deadletters import DeadLetterNotFound, NotReplayable
@@ -41,6 +42,8 @@ STATUS: list[tuple[type[Exception], int]] = [
     (RoleNotFound, 404),
     (RoleExists, 409),
     (UnknownTenantError, 404),
+    (FileServerNotFound, 404),
+    (FileServerFailed, 502),
     (wf.TicketNotFound, 404),
     (DeadLetterNotFound, 404),
     (wf.PermissionDenied, 403),
@@ -65,6 +68,7 @@ NAMES = {
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
     422: "ValidationError",
+    502: "BadGateway",
     503: "Unavailable",
 }
 
@@ -72,7 +76,8 @@ WHY = {
     401: "No token or session, or one that is not valid (revoked, expired, its user pending).",
     403: "The caller's roles do not grant this (the detail names the missing permission), the "
     "workflow refuses this user, or a cookie-authenticated write lacks its CSRF token.",
-    404: "No such ticket, dead letter, attachment, user, role or tenant in the caller's tenant.",
+    404: "No such ticket, dead letter, attachment, user, role, tenant or file-server setting in "
+    "the caller's tenant.",
     409: "The state changed meanwhile (a stale `expected_version`, a request with the same "
     "`Idempotency-Key` still running, no configuration yet, a dead letter that cannot be "
     "replayed, a role that exists already).",
@@ -80,6 +85,7 @@ WHY = {
     413: "The request body (an attachment) is larger than the hub accepts.",
     422: "The request is not valid (a parameter, the body, an `Idempotency-Key` used for "
     "another request), or the workflow refused it (`IllegalMove`, `ReasonRequired`, ...).",
+    502: "A company's file server refused or did not answer; the detail is its answer.",
     503: "The broker or the database does not answer; try again later.",
 }
 

@@ -10,19 +10,24 @@ workflow as an action id, so even two racing requests act once.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Mapping
+import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import IO
 
 from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.errors import TransientError
 from hub.runtime.uow import UnitOfWorkFactory
 from hub.web.security import authenticate, context
 from hub.web.tables import IdempotentRequest
+from hub.workflow.attachments import CHUNK
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -84,14 +89,73 @@ def forget_older_than(uow: UnitOfWorkFactory, days: float) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def fingerprint_of(method: str, path: str, headers: Mapping[str, str], body: bytes) -> str:
-    """What makes two requests the same one: method, path and body (a multipart body without
-    its random boundary)."""
-    ctype = headers.get("content-type", "")
-    if ctype.startswith("multipart/") and "boundary=" in ctype:
-        boundary = ctype.split("boundary=", 1)[1].split(";", 1)[0].strip('"').encode()
-        body = body.replace(boundary, b"")
+def fingerprint_of(method: str, path: str, body: bytes) -> str:
+    """What makes two requests the same one: method, path and body."""
     return hashlib.sha256(b"\x1f".join([method.encode(), path.encode(), body])).hexdigest()
+
+
+def upload_fingerprint(method: str, path: str, boundary: bytes, body: IO[bytes]) -> str:
+    """``fingerprint_of`` a multipart body, read from a file a block at a time, without its
+    random boundary (so a retry that a client sends with another boundary is the same one)."""
+    digest = hashlib.sha256(b"\x1f".join([method.encode(), path.encode(), b""]))
+    keep = len(boundary) - 1  # what may be the start of a boundary the next block completes
+    pending = b""
+    while block := body.read(CHUNK):
+        pending = (pending + block).replace(boundary, b"")
+        digest.update(pending[: len(pending) - keep])
+        pending = pending[len(pending) - keep :]
+    digest.update(pending.replace(boundary, b""))
+    return digest.hexdigest()
+
+
+class SpooledUploads:
+    """ASGI middleware just outside ``middleware``: a multipart write with an
+    ``Idempotency-Key`` is read once into a temporary file (its first MiB in memory, the rest
+    on disk) and fingerprinted from there; the app then reads the body from that file. An
+    upload is never held whole in memory for its key's check."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope) if scope["type"] == "http" else Headers()
+        ctype = headers.get("content-type", "")
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in WRITE_METHODS
+            or HEADER not in headers
+            or not ctype.startswith("multipart/")
+            or "boundary=" not in ctype
+        ):
+            await self.app(scope, receive, send)
+            return
+        boundary = ctype.split("boundary=", 1)[1].split(";", 1)[0].strip('"').encode()
+        with tempfile.SpooledTemporaryFile(max_size=CHUNK) as spool:
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                spool.write(message.get("body", b""))
+                more = message.get("more_body", False)
+            spool.seek(0)
+            fingerprint = upload_fingerprint(scope["method"], scope["path"], boundary, spool)
+            scope.setdefault("state", {})[_FINGERPRINT] = fingerprint
+            spool.seek(0)
+            done = False
+
+            async def replay() -> Message:
+                nonlocal done
+                if done:
+                    return await receive()  # nothing more to read: wait for the disconnect
+                chunk = spool.read(CHUNK)
+                done = not chunk
+                return {"type": "http.request", "body": chunk, "more_body": not done}
+
+            await self.app(scope, replay, send)
+
+
+_FINGERPRINT = "idempotency_fingerprint"
 
 
 async def middleware(
@@ -108,8 +172,8 @@ async def middleware(
     who = await run_in_threadpool(authenticate, request)
     if who is None:
         return await call_next(request)  # refused by the endpoint's own check
-    fingerprint = fingerprint_of(
-        request.method, request.url.path, request.headers, await request.body()
+    fingerprint = request.scope.get("state", {}).get(_FINGERPRINT) or fingerprint_of(
+        request.method, request.url.path, await request.body()
     )
     uow = context(request).uow
     earlier = await run_in_threadpool(claim, uow, who.key, key, fingerprint)

@@ -44,19 +44,27 @@ class BodyLimit:
             await _refuse(send, limit)
             return
         received = 0
-        started = False
+        started = too_large = False
 
         async def bounded_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    too_large = True
                     raise _TooLarge()
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if too_large:
+                # the app's own answer to a body it could not finish reading (a form parser
+                # reports "cannot parse"): the answer is 413, whatever the app made of it
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _refuse(send, limit)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)

@@ -1,25 +1,33 @@
 """Where attachment bytes live. The store keeps metadata; bytes go to an ``AttachmentStore``
-(the local filesystem by default, under ``<data_dir>/attachments``)."""
+(the local filesystem by default, under ``<data_dir>/attachments``, or a company's file
+server: ``hub.files``). Bytes move in chunks both ways, never whole in memory."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from hub.workflow.errors import WorkflowError
 
+#: How many bytes a store reads or writes at a time.
+CHUNK = 1 << 20
+
 
 class AttachmentStore(Protocol):
-    def put(self, key: str, content: bytes) -> None:
-        """Store ``content`` under ``key`` (idempotent: the same key always holds the same bytes)."""
+    def put(self, key: str, source: BinaryIO) -> None:
+        """Store what ``source`` reads (from where it stands to its end) under ``key``
+        (idempotent: the same key always holds the same bytes)."""
         ...
 
-    def get(self, key: str) -> bytes:
-        """The bytes under ``key``; raises ``FileNotFoundError``."""
+    def get(self, key: str) -> Iterator[bytes]:
+        """The bytes under ``key``, in chunks; raises ``FileNotFoundError`` at once (before the
+        first chunk) when there are none."""
         ...
 
 
@@ -35,18 +43,24 @@ class LocalAttachmentStore:
             raise ValueError(f"attachment key escapes the store: {key!r}")
         return path
 
-    def put(self, key: str, content: bytes) -> None:
+    def put(self, key: str, source: BinaryIO) -> None:
         path = self._path(key)
         if path.exists():
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent)
         with os.fdopen(fd, "wb") as f:
-            f.write(content)
+            shutil.copyfileobj(source, f, CHUNK)
         os.replace(tmp, path)
 
-    def get(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+    def get(self, key: str) -> Iterator[bytes]:
+        return _chunks(self._path(key).open("rb"))
+
+
+def _chunks(f: BinaryIO) -> Iterator[bytes]:
+    with f:
+        while chunk := f.read(CHUNK):
+            yield chunk
 
 
 class InvalidAttachment(WorkflowError):

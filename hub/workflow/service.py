@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 
@@ -22,7 +22,7 @@ from hub.identity.users import load_directory
 from hub.runtime.uow import UnitOfWork
 from hub.store.models import InboxEntry
 from hub.tenancy import required as required_fields
-from hub.workflow.attachments import AttachmentStore, file_name, media_type
+from hub.workflow.attachments import CHUNK, AttachmentStore, file_name, media_type
 from hub.workflow.config import Deadline, OverdueAction, WorkflowConfig
 from hub.workflow.errors import WorkflowError
 from hub.workflow.parameters import OptionSources
@@ -360,15 +360,17 @@ def attach_file(
     uow: UnitOfWork,
     ticket_id: str,
     filename: str,
-    content: bytes,
+    content: BinaryIO,
     *,
     by: str,
     store: AttachmentStore,
     content_type: str = "application/octet-stream",
+    location: str | None = None,
 ) -> AttachmentRow:
-    """Store ``content`` in ``store`` and its metadata on the ticket (open tickets only).
-    Raises ``InvalidAttachment`` for a content type that is not a media type or a name that is
-    empty once control characters and path separators are dropped.
+    """Store what ``content`` (a seekable file) holds in ``store`` and its metadata on the
+    ticket (open tickets only); ``location`` records which store that is (``None``: the
+    local one). Raises ``InvalidAttachment`` for a content type that is not a media type or a
+    name that is empty once control characters and path separators are dropped.
 
     The bytes are content-addressed, so a rolled-back attempt leaves at most an unreferenced
     file that a retry reuses.
@@ -376,7 +378,12 @@ def attach_file(
     ticket = tickets_of(uow).get(ticket_id)
     ticket.check_may_attach(by)
     filename, content_type = file_name(filename), media_type(content_type)
-    sha = hashlib.sha256(content).hexdigest()
+    digest, size = hashlib.sha256(), 0
+    while chunk := content.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    content.seek(0)
+    sha = digest.hexdigest()
     key = f"{ticket_id}/{sha}"
     store.put(key, content)
     row = AttachmentRow(
@@ -384,9 +391,10 @@ def attach_file(
         ticket_id=ticket_id,
         filename=filename,
         content_type=content_type,
-        size=len(content),
+        size=size,
         sha256=sha,
         storage_key=key,
+        location=location,
         by=by,
         at=uow.now(),
     )

@@ -106,7 +106,10 @@ class CommentRow(Base):
 
 
 class AttachmentRow(Base):
-    """An attachment's metadata; the bytes live in the attachment store under ``storage_key``."""
+    """An attachment's metadata; the bytes live under ``storage_key`` in the store that
+    ``location`` names: ``None`` for the local store, else the file server they were written
+    to (a sealed ``hub.files.servers.Endpoint``, so a later change of the setting still finds
+    them)."""
 
     __tablename__ = "ticket_attachments"
 
@@ -118,6 +121,7 @@ class AttachmentRow(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(400))
+    location: Mapped[str | None] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
 

@@ -121,6 +121,9 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
     with store.sessions() as s:
         letter, purged = (str(i) for (i,) in s.query(DeadLetter.id).order_by(DeadLetter.id))
     assert cli("dlq", "purge", purged, "--yes")[0] == 0  # so that our audit has an entry
+    ours_ftp = ("--company", "1", "--host", "ours.example.org", "--folder", "/in", "--user", "u")
+    ftp_set = ("settings", "ftp", "set", *ours_ftp, "--password-stdin", "--protocol", "sftp")
+    assert cli(*ftp_set, stdin="ours-pw\n")[0] == 0
     # and a second tenant, acme
     assert cli("tenants", "create", "acme", "--name", "Acme", "--plan", "starter", "--demo")[0] == 0
     assert cli("users", "import", str(_users_file(tmp_path)), "--tenant", "acme")[0] == 0
@@ -174,6 +177,13 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "roles set": (("roles", "set", "reader", "--name", "Mine", *t), None),
         "settings required set": (("settings", "required", "set", "tickets", "subject", *t), None),
         "settings required show": (("settings", "required", "show", "--json", *t), None),
+        "settings ftp show": (("settings", "ftp", "show", "--company", "1", *t), "ours.example"),
+        "settings ftp test": (("settings", "ftp", "test", "--company", "1", *t), "ours.example"),
+        "settings ftp list": (("settings", "ftp", "list", "--json", *t), "ours.example"),
+        "settings ftp set": (  # acme's own company 1
+            (*ftp_set[:4], "1", "--host", "acme.example.org", *ftp_set[7:], *t),
+            "ours.example",
+        ),
     }
     refused = {  # what acme is told, where it names the default tenant's things
         "queues": "only the default tenant's operators",
@@ -195,11 +205,13 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "users activate": "has no user 'only-ours'",
         "users password": "has no user 'only-ours'",
         "roles set": "has no role 'reader'",
+        "settings ftp show": "no file server for company 1",
+        "settings ftp test": "no file server for company 1",
     }
     listed = set(calls) | set(NOT_TENANT_DATA)
     assert set(verbs()) <= listed, f"verbs without an isolation check: {set(verbs()) - listed}"
     for verb, (args, secret) in calls.items():
-        stdin = "a new password 123\n" if verb == "users password" else ""
+        stdin = "a new password 123\n" if verb in {"users password", "settings ftp set"} else ""
         code, text = cli(*args, stdin=stdin)
         assert "Traceback" not in text, (verb, text)
         if secret is not None:
@@ -220,7 +232,9 @@ def _snapshot() -> Any:
     roles = json.loads(cli("roles", "list", "--json")[1])
     tokens = json.loads(cli("tokens", "list", "--json")[1])
     required = json.loads(cli("settings", "required", "show", "--json")[1])
-    return shown, letters, audit, users, roles, tokens, required
+    servers = json.loads(cli("settings", "ftp", "list", "--json")[1])
+    assert servers, "our file server is listed"
+    return shown, letters, audit, users, roles, tokens, required, servers
 
 
 def _users_file(tmp_path: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -214,9 +215,11 @@ def test_comments_attachments_and_cancel(factory: UnitOfWorkFactory, tmp_path: P
     store = LocalAttachmentStore(tmp_path / "files")
     with factory(Cause.action(tenant="default")) as uow:
         service.comment_ticket(uow, tid, "checking the installments", by="ana")
-        row = service.attach_file(uow, tid, "proof.pdf", b"%PDF-1", by="C-1", store=store)
+        row = service.attach_file(
+            uow, tid, "proof.pdf", io.BytesIO(b"%PDF-1"), by="C-1", store=store
+        )
         service.cancel_ticket(uow, tid, reason="agreement cancelled", by="system")
-    assert store.get(row.storage_key) == b"%PDF-1"
+    assert b"".join(store.get(row.storage_key)) == b"%PDF-1"
     with factory(Cause.action(tenant="default")) as uow:
         repo = TicketRepository(uow.session, uow.tenant)
         assert [c.text for c in repo.comments(tid)] == ["checking the installments"]

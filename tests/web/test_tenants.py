@@ -220,6 +220,13 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
         headers=site.auth("operator"),
     ).json()["id"]
     letter = site.dead_letter("ISO-1")
+    ftp = {"host": "ours.example.org", "folder": "/in", "user": "u", "password": "pw"}
+    assert (
+        site.client.put(
+            "/api/settings/ftp/1", json={**ftp, "protocol": "sftp"}, headers=site.auth("operator")
+        ).status_code
+        == 200
+    )
     person(site.hub.uow, "only-ours", "reader")
     with site.hub.uow.sessions() as s:
         chain = s.get(DeadLetter, letter).correlation_id  # type: ignore[union-attr]
@@ -230,6 +237,7 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
         "correlation_id": chain or "",
         "user_id": "only-ours",
         "role_id": "reader",
+        "company": "1",
     }
     before = snapshot(site)
     headers = bearer(theirs["admin"])
@@ -248,10 +256,14 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
             called += 1
             where = (method, template, got.status_code, got.text[:300])
             if got.status_code >= 300:  # refused, as if it did not exist; it echoes only the ask
-                assert got.status_code in {403, 404, 409, 422}, where
+                # (or acme's own file server, just set to a host that does not exist: 502)
+                own_server = template == "/api/settings/ftp/{company}/test"
+                assert got.status_code in {403, 404, 409, 422} | ({502} if own_server else set()), (
+                    where
+                )
                 continue
             assert method == "get" or template in _OWN_TENANT_WRITES, where
-            for secret in (ours, f'"id":{letter},', "only-ours", "ISO-1"):
+            for secret in (ours, f'"id":{letter},', "only-ours", "ISO-1", "ours.example.org"):
                 assert secret not in got.text, where
     assert called >= 20
     assert snapshot(site) == before
@@ -263,6 +275,7 @@ _OWN_TENANT_WRITES = {
     "/api/dead-letters/purge",
     "/api/roles",
     "/api/tenants",
+    "/api/settings/ftp/{company}",
 }
 
 
@@ -279,6 +292,14 @@ def _body(path: str) -> dict[str, Any]:
         return {"id": "intruder", "name": "Intruder"}
     if path == "/api/tenants":
         return {"id": "evil", "name": "Evil", "plan": "freemium"}
+    if path == "/api/settings/ftp/{company}":
+        return {
+            "host": "evil.example.org",
+            "folder": "/",
+            "user": "e",
+            "password": "e",
+            "protocol": "ftp",
+        }
     return {}
 
 
@@ -288,4 +309,5 @@ def snapshot(site: Site) -> Any:
     tickets = site.client.get("/api/tickets", headers=auth).json()
     shown = [site.client.get(f"/api/tickets/{t['id']}", headers=auth).json() for t in tickets]
     letters = site.client.get("/api/dead-letters", headers=auth, params={"status": ""}).json()
-    return (shown, letters, site.client.get("/api/users", headers=auth).json())
+    servers = site.client.get("/api/settings/ftp", headers=auth).json()
+    return (shown, letters, site.client.get("/api/users", headers=auth).json(), servers)
