@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from hub.cli import settings_smtp
 from hub.cli.common import (
     BY_OPTION,
     TENANT_OPTION,
@@ -19,6 +20,7 @@ from hub.tenancy import required as required_fields
 app = typer.Typer(help="A tenant's settings.", no_args_is_help=True)
 required = typer.Typer(help="Fields the tenant makes mandatory, per module.", no_args_is_help=True)
 app.add_typer(required, name="required")
+app.add_typer(settings_smtp.smtp, name="smtp")
 
 
 @required.command("set")
