@@ -185,6 +185,13 @@ class MailServers:
         if password is not None and not (0 < len(password) <= MAX_PASSWORD):
             raise ConfigurationError(f"password: 1 to {MAX_PASSWORD} characters")
         row = self.find(setting.company, setting.branch)
+        if setting.primary:
+            others = update(MailServerRow).where(
+                MailServerRow.tenant_id == self.tenant, MailServerRow.is_primary
+            )
+            if row is not None:
+                others = others.where(MailServerRow.id != row.id)
+            self.session.execute(others.values(is_primary=False))
         if row is None:
             row = MailServerRow(
                 tenant_id=self.tenant, company=setting.company, branch=setting.branch
@@ -196,12 +203,6 @@ class MailServers:
             row.password_sealed = box.seal(password)
         elif row.username != setting.username:
             row.password_sealed = None
-        if setting.primary:
-            self.session.execute(
-                update(MailServerRow)
-                .where(MailServerRow.tenant_id == self.tenant, MailServerRow.is_primary)
-                .values(is_primary=False)
-            )
         row.host, row.port, row.secure = setting.host, setting.port, setting.secure
         row.sender, row.sender_name = setting.sender, setting.sender_name
         row.auth_required = setting.username is not None

@@ -80,6 +80,8 @@ def secure_smtp_server(
         "auth_require_tls": True,
     }
     if implicit_tls:
+        # aiosmtpd counts only STARTTLS as TLS for AUTH; here the whole connection is TLS
+        options["auth_require_tls"] = False
         controller = Controller(
             mailbox, hostname="127.0.0.1", port=port, ssl_context=context, **options
         )
