@@ -17,10 +17,12 @@ from hub import __version__
 from hub.web import (
     api_ops,
     api_people,
+    api_settings,
     api_tickets,
     console,
     console_letters,
     console_people,
+    console_settings,
     console_tickets,
     errors,
     idempotency,
@@ -58,7 +60,8 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(api_tickets.router)
     app.include_router(api_ops.router)
     app.include_router(api_people.router)
-    for pages in (console, console_letters, console_tickets, console_people):
+    app.include_router(api_settings.router)
+    for pages in (console, console_letters, console_tickets, console_people, console_settings):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     app.mount("/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")

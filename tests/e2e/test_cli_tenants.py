@@ -116,6 +116,8 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
                     last_failed_at=uow.now(),
                 )
             )
+    smtp = ("--company", "1", "--host", "ours-smtp.example", "--port", "25")
+    assert cli("settings", "smtp", "set", *smtp, "--sender", "ours@example.org")[0] == 0
     person(store, "only-ours", "user")
     Tokens(store).create("ours-token", tenant="default", user="only-ours")
     with store.sessions() as s:
@@ -131,6 +133,7 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
     refdata.write_text(json.dumps(_enrollment()) + "\n")
     demo = str(Path(service.__file__).parents[1] / "demo" / "workflow.yaml")
     t = ("--tenant", "acme")
+    theirs_smtp = ("--company", "1", "--host", "theirs.example", "--port", "25", "--sender", "t@x")
     # (arguments, what must not be printed)
     calls: dict[str, tuple[tuple[str, ...], str | None]] = {
         "queues": (("queues", "--interval", "0", *t), None),
@@ -174,6 +177,13 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "roles set": (("roles", "set", "reader", "--name", "Mine", *t), None),
         "settings required set": (("settings", "required", "set", "tickets", "subject", *t), None),
         "settings required show": (("settings", "required", "show", "--json", *t), None),
+        "settings smtp show": (
+            ("settings", "smtp", "show", "--company", "1", "--json", *t),
+            "ours-smtp",
+        ),
+        "settings smtp list": (("settings", "smtp", "list", "--json", *t), "ours-smtp"),
+        "settings smtp test": (("settings", "smtp", "test", "--company", "1", *t), "ours-smtp"),
+        "settings smtp set": (("settings", "smtp", "set", *theirs_smtp, *t), None),
     }
     refused = {  # what acme is told, where it names the default tenant's things
         "queues": "only the default tenant's operators",
@@ -195,6 +205,8 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "users activate": "has no user 'only-ours'",
         "users password": "has no user 'only-ours'",
         "roles set": "has no role 'reader'",
+        "settings smtp show": "no SMTP setting for company 1",
+        "settings smtp test": "no SMTP setting for company 1",
     }
     listed = set(calls) | set(NOT_TENANT_DATA)
     assert set(verbs()) <= listed, f"verbs without an isolation check: {set(verbs()) - listed}"
@@ -220,7 +232,8 @@ def _snapshot() -> Any:
     roles = json.loads(cli("roles", "list", "--json")[1])
     tokens = json.loads(cli("tokens", "list", "--json")[1])
     required = json.loads(cli("settings", "required", "show", "--json")[1])
-    return shown, letters, audit, users, roles, tokens, required
+    smtp = json.loads(cli("settings", "smtp", "list", "--json")[1])
+    return shown, letters, audit, users, roles, tokens, required, smtp
 
 
 def _users_file(tmp_path: Path) -> Path:

@@ -221,6 +221,9 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
     ).json()["id"]
     letter = site.dead_letter("ISO-1")
     person(site.hub.uow, "only-ours", "reader")
+    support = bearer(Tokens(site.hub.uow).create("ours-admin", tenant="default", user="support"))
+    smtp = {"host": "ours-smtp.example", "port": 25, "sender": "ours@example.org"}
+    assert site.client.put("/api/settings/smtp/1", json=smtp, headers=support).status_code == 200
     with site.hub.uow.sessions() as s:
         chain = s.get(DeadLetter, letter).correlation_id  # type: ignore[union-attr]
     values = {
@@ -230,6 +233,7 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
         "correlation_id": chain or "",
         "user_id": "only-ours",
         "role_id": "reader",
+        "company": "1",
     }
     before = snapshot(site)
     headers = bearer(theirs["admin"])
@@ -251,7 +255,7 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
                 assert got.status_code in {403, 404, 409, 422}, where
                 continue
             assert method == "get" or template in _OWN_TENANT_WRITES, where
-            for secret in (ours, f'"id":{letter},', "only-ours", "ISO-1"):
+            for secret in (ours, f'"id":{letter},', "only-ours", "ISO-1", "ours-smtp"):
                 assert secret not in got.text, where
     assert called >= 20
     assert snapshot(site) == before
@@ -288,4 +292,8 @@ def snapshot(site: Site) -> Any:
     tickets = site.client.get("/api/tickets", headers=auth).json()
     shown = [site.client.get(f"/api/tickets/{t['id']}", headers=auth).json() for t in tickets]
     letters = site.client.get("/api/dead-letters", headers=auth, params={"status": ""}).json()
-    return (shown, letters, site.client.get("/api/users", headers=auth).json())
+    users = site.client.get("/api/users", headers=auth).json()
+    name = f"snapshot-{uuid.uuid4().hex[:8]}"
+    support = bearer(Tokens(site.hub.uow).create(name, tenant="default", user="support"))
+    smtp = site.client.get("/api/settings/smtp", headers=support).json()
+    return (shown, letters, users, smtp)
