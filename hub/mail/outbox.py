@@ -149,6 +149,11 @@ class SmtpDeliverer:
         """Seconds before trying a row again after ``attempts`` failed deliveries."""
         return float(min(self.retry_max, self.retry_base * 2 ** max(0, attempts - 1)))
 
+    def route(self, row: OutboxMessage) -> str:
+        """The tenant, company and branch whose server sends ``row``."""
+        scope = (row.headers or {}).get(MAIL_SCOPE) or {}
+        return f"{row.tenant_id}/{scope.get('company')}/{scope.get('branch')}"
+
     def server_for(self, row: OutboxMessage) -> SmtpServer:
         """The server that sends ``row``: its scope's setting, else ``HUB_SMTP_URL``."""
         scope = (row.headers or {}).get(MAIL_SCOPE) or {}

@@ -25,12 +25,13 @@ from hub.secrets import SecretBox
 
 Secure = Literal["none", "ssl", "starttls"]
 SECURE: tuple[str, ...] = ("none", "ssl", "starttls")
-#: A company's or branch's code.
-Code = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s/]+$")]
+#: A company's or branch's code: printable ASCII but ``/`` (one pattern for every regex engine).
+CODE = r"^[!-.0-~]+$"
+Code = Annotated[str, Field(min_length=1, max_length=100, pattern=CODE)]
 #: A host name or an IP address.
 Host = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9_.:\[\]-]+$")]
-#: An e-mail address: one ``@``, no spaces or line breaks.
-Address = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+#: An e-mail address: printable ASCII around one ``@``.
+Address = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[!-?A-~]+@[!-?A-~]+$")]
 #: One line of text (a header's display name, a user name).
 Line = Annotated[str, Field(max_length=200, pattern=r"^[^\r\n]*$")]
 #: Longest delay before a message is sent, in seconds (a day).

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.mail import service
 from hub.mail.servers import (
+    CODE,
     MAX_DELAY,
     MAX_PASSWORD,
     Address,
@@ -29,7 +30,6 @@ from hub.web.tokens import Principal
 
 router = APIRouter(prefix="/api/settings", responses=responses(401, 403, 422, 503))
 
-CODE = r"^[^\s/]+$"
 Company = Annotated[
     str, Path(min_length=1, max_length=100, pattern=CODE, description="The company's code.")
 ]

@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from hub.mail import service
-from hub.mail.outbox import MAIL_SCOPE, OutgoingMail, SmtpDeliverer, queue_mail
+from hub.mail.outbox import MAIL_KIND, MAIL_SCOPE, OutgoingMail, SmtpDeliverer, queue_mail
 from hub.mail.servers import MailServers, SmtpSetting, count_for
 from hub.mail.tables import MailServerRow
+from hub.runtime.relay import OutboxRelay
+from hub.runtime.transports.memory import MemoryTransport
 from hub.runtime.uow import Cause, UnitOfWorkFactory
 from hub.secrets import SecretBox
 from hub.settings import Settings
@@ -207,9 +209,38 @@ def test_mail_waits_for_its_servers_delay_and_the_deliverer_falls_back_to_the_ur
     assert at_once.headers[MAIL_SCOPE] == {"company": "2", "branch": "1"}
     settings = Settings(data_dir=tmp_path, smtp_url="smtp://fallback.example:2525")
     deliverer = SmtpDeliverer(store, settings)
-    deliverer.box = BOX  # type: ignore[misc]
+    deliverer.box = BOX
     assert deliverer.server_for(delayed).host == "branch.example"
     assert deliverer.server_for(at_once).address == "fallback.example:2525"
     without = SmtpDeliverer(store, Settings(data_dir=tmp_path))
     with pytest.raises(Exception, match="no SMTP server for branch 2/1 and no HUB_SMTP_URL"):
         without.server_for(at_once)
+
+
+@pytest.mark.timeout(30)
+def test_a_failing_server_holds_up_only_the_mail_it_sends(
+    store: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    good, closed = free_port(), free_port()
+    put(store, "1", port=closed)
+    put(store, "2", port=good)
+    with store(Cause.action("a-3", tenant="default")) as uow:
+        for n, company in enumerate(["1", "1", "2"]):
+            mail = OutgoingMail(f"s{n}@example.com", "S", "s", "t")
+            queue_mail(uow, mail, about=f"T-{n}", company=company)
+    deliverer = SmtpDeliverer(store, Settings(data_dir=tmp_path), retry_base=30, timeout=5)
+    deliverer.box = BOX
+    relay = OutboxRelay(store, MemoryTransport(), deliverers={MAIL_KIND: deliverer})
+    # When company 1's server is down and company 2's is up
+    with smtp_server(good, Mailbox()) as mailbox:
+        assert relay.run_once() == 1
+    # Then company 2's mail went out; of company 1's, one was tried and the other waits for it
+    assert [str(m["To"]) for m in mailbox.messages] == ["s2@example.com"]
+    with store.sessions() as s:
+        rows = list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [(r.publish_attempts, r.sent_at is not None) for r in rows] == [
+        (1, False),
+        (0, False),
+        (0, True),
+    ]
+    assert "Connection refused" in (rows[0].last_error or "")
