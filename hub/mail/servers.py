@@ -10,6 +10,7 @@ what it is.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -224,6 +225,14 @@ def count_for(session: Session, tenant: str, company: str, branch: str | None = 
     if branch is not None:
         query = query.where(MailServerRow.branch == branch)
     return int(session.scalar(query) or 0)
+
+
+def check_scope(company: str, branch: str | None) -> tuple[str, str | None]:
+    """``company`` and ``branch`` when they are codes; raises ``ConfigurationError``."""
+    for what, code in (("company", company), ("branch", branch)):
+        if code is not None and not (len(code) <= 100 and re.fullmatch(CODE, code)):
+            raise ConfigurationError(f"{what}: expected a code (printable, no '/', up to 100)")
+    return company, branch
 
 
 def scope_name(company: str, branch: str | None) -> str:

@@ -7,7 +7,14 @@ from typing import Any
 
 from hub.errors import ConfigurationError
 from hub.mail import smtp
-from hub.mail.servers import MailServers, SmtpServer, SmtpSetting, scope_name, view
+from hub.mail.servers import (
+    MailServers,
+    SmtpServer,
+    SmtpSetting,
+    check_scope,
+    scope_name,
+    view,
+)
 from hub.runtime.uow import UnitOfWork, UnitOfWorkFactory
 from hub.secrets import SecretBox
 
@@ -28,8 +35,8 @@ def set_server(
 
 
 def show_server(uow: UnitOfWork, company: str, branch: str | None) -> dict[str, Any]:
-    """Raises ``MailServerNotFound``."""
-    return view(MailServers(uow.session, uow.tenant).get(company, branch))
+    """Raises ``MailServerNotFound``, and ``ConfigurationError`` for a code that is none."""
+    return view(MailServers(uow.session, uow.tenant).get(*check_scope(company, branch)))
 
 
 def list_servers(uow: UnitOfWork) -> list[dict[str, Any]]:
@@ -46,8 +53,10 @@ def test_server(
     timeout: float = smtp.TIMEOUT,
 ) -> smtp.TestResult:
     """Send a test e-mail through the setting of ``company``/``branch`` to its sender
-    address (outside any transaction). Raises ``MailServerNotFound``; a password sealed with
-    another key is a failed test."""
+    address (outside any transaction). Raises ``MailServerNotFound`` and
+    ``ConfigurationError`` (a code that is none); a password sealed with another key is a
+    failed test."""
+    check_scope(company, branch)
     with factory.sessions() as session:
         row = MailServers(session, tenant).get(company, branch)
         try:

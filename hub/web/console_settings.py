@@ -81,8 +81,7 @@ async def smtp_test(
 
     def run() -> str:
         result = service.test_server(
-            ctx.uow, who.tenant, company[:100], branch[:100] if branch else None,
-            box=SecretBox.for_settings(ctx.settings),
+            ctx.uow, who.tenant, company, branch, box=SecretBox.for_settings(ctx.settings),
         )  # fmt: skip
         if not result.ok:
             raise TestFailed(result.line)

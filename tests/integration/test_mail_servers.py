@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from hub.errors import ConfigurationError
 from hub.mail import service
 from hub.mail.outbox import MAIL_KIND, MAIL_SCOPE, OutgoingMail, SmtpDeliverer, queue_mail
-from hub.mail.servers import MailServers, SmtpSetting, count_for
+from hub.mail.servers import MailServers, NoMailServer, SmtpSetting, check_scope, count_for
 from hub.mail.tables import MailServerRow
 from hub.runtime.relay import OutboxRelay
 from hub.runtime.transports.memory import MemoryTransport
@@ -156,14 +157,22 @@ def test_passwords_are_sealed_at_rest_and_never_shown(store: UnitOfWorkFactory) 
 
 
 def test_bad_settings_are_refused_naming_the_field() -> None:
-    with pytest.raises(Exception, match="port: Input should be less than or equal to 65535"):
+    with pytest.raises(
+        ConfigurationError, match="port: Input should be less than or equal to 65535"
+    ):
         SmtpSetting.of(company="1", host="h", port=70000, sender="a@b")
-    with pytest.raises(Exception, match="sender: String should match"):
+    with pytest.raises(ConfigurationError, match="sender: String should match"):
         SmtpSetting.of(company="1", host="h", port=25, sender="not an address")
-    with pytest.raises(Exception, match="secure: Input should be 'none', 'ssl' or 'starttls'"):
+    with pytest.raises(
+        ConfigurationError, match="secure: Input should be 'none', 'ssl' or 'starttls'"
+    ):
         SmtpSetting.of(company="1", host="h", port=25, sender="a@b", secure="tls")
-    with pytest.raises(Exception, match="delay_seconds"):
+    with pytest.raises(ConfigurationError, match="delay_seconds"):
         SmtpSetting.of(company="1", host="h", port=25, sender="a@b", delay_seconds=-1)
+    with pytest.raises(ConfigurationError, match="company: String should match"):
+        SmtpSetting.of(company="1/2", host="h", port=25, sender="a@b")
+    with pytest.raises(ConfigurationError, match="branch: expected a code"):
+        check_scope("1", "x" * 101)
 
 
 def test_the_branch_then_the_company_then_the_primary_server_send(
@@ -213,7 +222,7 @@ def test_mail_waits_for_its_servers_delay_and_the_deliverer_falls_back_to_the_ur
     assert deliverer.server_for(delayed).host == "branch.example"
     assert deliverer.server_for(at_once).address == "fallback.example:2525"
     without = SmtpDeliverer(store, Settings(data_dir=tmp_path))
-    with pytest.raises(Exception, match="no SMTP server for branch 2/1 and no HUB_SMTP_URL"):
+    with pytest.raises(NoMailServer, match="no SMTP server for branch 2/1 and no HUB_SMTP_URL"):
         without.server_for(at_once)
 
 
