@@ -123,7 +123,7 @@ def smtp_test(
     address; prints the outcome in one line, exits 1 when it failed."""
     with tenant_store(tenant) as (factory, chosen):
         allow(factory, chosen, actor_of(by), "settings", "edit")
-        result = service.test_server(
+        result = service.send_test_mail(
             factory, chosen, company, branch, box=SecretBox.for_settings(settings())
         )
     if not result.ok:

@@ -43,7 +43,7 @@ def list_servers(uow: UnitOfWork) -> list[dict[str, Any]]:
     return [view(r) for r in MailServers(uow.session, uow.tenant).all()]
 
 
-def test_server(
+def send_test_mail(
     factory: UnitOfWorkFactory,
     tenant: str,
     company: str,
@@ -51,7 +51,7 @@ def test_server(
     *,
     box: SecretBox,
     timeout: float = smtp.TIMEOUT,
-) -> smtp.TestResult:
+) -> smtp.MailCheck:
     """Send a test e-mail through the setting of ``company``/``branch`` to its sender
     address (outside any transaction). Raises ``MailServerNotFound`` and
     ``ConfigurationError`` (a code that is none); a password sealed with another key is a
@@ -62,7 +62,7 @@ def test_server(
         try:
             server = SmtpServer.of_row(row, box)
         except ConfigurationError as e:
-            return smtp.TestResult(False, str(e))
+            return smtp.MailCheck(False, str(e))
     return smtp.send_test(
         server, scope=scope_name(company, branch), now=factory.clock.now(), timeout=timeout
     )

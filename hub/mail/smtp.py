@@ -74,7 +74,7 @@ def reason(error: BaseException, server: SmtpServer) -> str:
 
 
 @dataclass(frozen=True)
-class TestResult:
+class MailCheck:
     """The outcome of a test e-mail, in one line."""
 
     ok: bool
@@ -84,7 +84,7 @@ class TestResult:
         return {"ok": self.ok, "result": self.line}
 
 
-def test_mail(server: SmtpServer, *, scope: str, now: datetime) -> EmailMessage:
+def check_message(server: SmtpServer, *, scope: str, now: datetime) -> EmailMessage:
     """The test e-mail to the server's own sender address."""
     msg = EmailMessage()
     msg["From"] = formataddr((server.sender_name, server.sender))
@@ -101,10 +101,10 @@ def test_mail(server: SmtpServer, *, scope: str, now: datetime) -> EmailMessage:
 
 def send_test(
     server: SmtpServer, *, scope: str, now: datetime, timeout: float = TIMEOUT
-) -> TestResult:
+) -> MailCheck:
     """Send the test e-mail; never raises for what the server or the network did."""
     try:
-        send(server, test_mail(server, scope=scope, now=now), timeout=timeout)
+        send(server, check_message(server, scope=scope, now=now), timeout=timeout)
     except (OSError, smtplib.SMTPException) as e:
-        return TestResult(False, reason(e, server))
-    return TestResult(True, f"test e-mail sent to {server.sender} through {server.address}")
+        return MailCheck(False, reason(e, server))
+    return MailCheck(True, f"test e-mail sent to {server.sender} through {server.address}")

@@ -121,7 +121,7 @@ def test_smtp(
     accepted it; ``result`` is one line: the success, or the server's answer or the reason it
     failed."""
     try:
-        result = service.test_server(ctx.uow, who.tenant, company, branch, box=_box(ctx))
+        result = service.send_test_mail(ctx.uow, who.tenant, company, branch, box=_box(ctx))
     except MailServerNotFound as e:
         raise _not_found(e) from None
     return result.to_json()

@@ -23,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 PATH = "/settings/smtp"
 
 
-class TestFailed(HubError):
+class MailCheckFailed(HubError):
     """The test e-mail did not go through; the message is the one-line reason."""
 
 
@@ -80,11 +80,11 @@ async def smtp_test(
     company, branch = _text(form, "company") or "", _text(form, "branch")
 
     def run() -> str:
-        result = service.test_server(
+        result = service.send_test_mail(
             ctx.uow, who.tenant, company, branch, box=SecretBox.for_settings(ctx.settings),
         )  # fmt: skip
         if not result.ok:
-            raise TestFailed(result.line)
+            raise MailCheckFailed(result.line)
         return result.line
 
     return await run_in_threadpool(act, request, who, ("settings", "edit"), PATH, run)

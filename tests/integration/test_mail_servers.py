@@ -65,7 +65,7 @@ def put(
 
 
 def try_test(store: UnitOfWorkFactory, company: str, branch: str | None = None) -> tuple[bool, str]:
-    result = service.test_server(store, "default", company, branch, box=BOX, timeout=5)
+    result = service.send_test_mail(store, "default", company, branch, box=BOX, timeout=5)
     assert "\n" not in result.line
     return result.ok, result.line
 
