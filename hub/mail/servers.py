@@ -11,13 +11,13 @@ what it is.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.errors import ConfigurationError, HubError
@@ -86,7 +86,7 @@ class SmtpServer:
     port: int
     secure: str = "none"
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     sender: str = "hub@localhost"
     sender_name: str = ""
 
@@ -133,7 +133,7 @@ class MailServers:
         self.session = session
         self.tenant = tenant
 
-    def _query(self) -> Any:
+    def _query(self) -> Select[MailServerRow]:
         return select(MailServerRow).where(MailServerRow.tenant_id == self.tenant)
 
     def find(self, company: str, branch: str | None = None) -> MailServerRow | None:
@@ -142,7 +142,7 @@ class MailServers:
             MailServerRow.branch.is_(None) if branch is None else MailServerRow.branch == branch
         )
         query = self._query().where(MailServerRow.company == company, at_branch)
-        return self.session.scalars(query).first()  # type: ignore[no-any-return]
+        return self.session.scalars(query).first()
 
     def get(self, company: str, branch: str | None = None) -> MailServerRow:
         row = self.find(company, branch)
