@@ -57,10 +57,17 @@ def smtp_set(
     if password_stdin and user is None:
         fail("--password-stdin needs --user")
     setting = SmtpSetting.of(
-        company=company, branch=branch, host=host, port=port, sender=sender,
-        sender_name=sender_name, username=user, secure=secure, primary=primary,
+        company=company,
+        branch=branch,
+        host=host,
+        port=port,
+        sender=sender,
+        sender_name=sender_name,
+        username=user,
+        secure=secure,
+        primary=primary,
         delay_seconds=delay,
-    )  # fmt: skip
+    )
     password = sys.stdin.readline(MAX_PASSWORD + 2).rstrip("\r\n") if password_stdin else None
     if password_stdin and not password:
         fail("no password on standard input")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.datastructures import FormData
 
 from hub.errors import HubError
 from hub.identity.permissions import Forbidden
@@ -40,8 +41,8 @@ def smtp_page(
     return page(request, "settings_smtp.html", who, servers=servers, secures=SECURE)
 
 
-def _text(form: object, name: str) -> str | None:
-    value = str(form.get(name) or "").strip()  # type: ignore[attr-defined]
+def _text(form: FormData, name: str) -> str | None:
+    value = str(form.get(name) or "").strip()
     return value or None
 
 
@@ -63,9 +64,12 @@ async def smtp_save(
         setting = SmtpSetting.of(**values, primary=primary)
         with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
             shown = service.set_server(
-                uow, setting, password=password, box=SecretBox.for_settings(ctx.settings),
+                uow,
+                setting,
+                password=password,
+                box=SecretBox.for_settings(ctx.settings),
                 by=who.user,
-            )  # fmt: skip
+            )
         where = f"{shown['company']}/{shown['branch']}" if shown["branch"] else shown["company"]
         return f"SMTP setting of {where} saved"
 
@@ -81,8 +85,12 @@ async def smtp_test(
 
     def run() -> str:
         result = service.send_test_mail(
-            ctx.uow, who.tenant, company, branch, box=SecretBox.for_settings(ctx.settings),
-        )  # fmt: skip
+            ctx.uow,
+            who.tenant,
+            company,
+            branch,
+            box=SecretBox.for_settings(ctx.settings),
+        )
         if not result.ok:
             raise MailCheckFailed(result.line)
         return result.line

@@ -124,9 +124,15 @@ def test_request_mail_goes_through_the_branch_then_the_company_then_the_primary_
 
     def put(company: str, branch: str | None, name: str, primary: bool = False) -> None:
         setting = SmtpSetting.of(
-            company=company, branch=branch, host="127.0.0.1", port=ports[name],
-            sender=f"{name}@example.edu", username=USER, secure="starttls", primary=primary,
-        )  # fmt: skip
+            company=company,
+            branch=branch,
+            host="127.0.0.1",
+            port=ports[name],
+            sender=f"{name}@example.edu",
+            username=USER,
+            secure="starttls",
+            primary=primary,
+        )
         with hub.hub.uow(Cause.action(tenant="default")) as uow:
             set_server(uow, setting, password=PASSWORD, box=box, by="support")
 

@@ -75,8 +75,17 @@ def test_the_test_email_goes_through_starttls_and_authentication(
     store: UnitOfWorkFactory, cert: tuple[Path, Path]
 ) -> None:
     port = free_port()
-    put(store, "1", "1", port=port, secure="starttls", username=USER, password=PASSWORD,
-        sender="secretaria@example.edu", sender_name="Secretaria")  # fmt: skip
+    put(
+        store,
+        "1",
+        "1",
+        port=port,
+        secure="starttls",
+        username=USER,
+        password=PASSWORD,
+        sender="secretaria@example.edu",
+        sender_name="Secretaria",
+    )
     with secure_smtp_server(port, Mailbox(), cert) as mailbox:
         ok, line = try_test(store, "1", "1")
     assert ok, line
@@ -132,8 +141,7 @@ def test_each_failure_is_one_line_with_the_reason(
         # a server whose certificate the hub does not trust
         monkeypatch.delenv("SSL_CERT_FILE")
         monkeypatch.setenv("SSL_CERT_DIR", str(cert[0].parent / "none"))
-        put(store, "1", "untrusted", port=port, secure="starttls", username=USER,
-            password=PASSWORD)  # fmt: skip
+        put(store, "1", "untrusted", port=port, secure="starttls", username=USER, password=PASSWORD)
         ok, line = try_test(store, "1", "untrusted")
         assert not ok and "TLS refused, the certificate is not trusted" in line, line
     assert mailbox.messages == []

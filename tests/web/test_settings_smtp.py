@@ -97,9 +97,13 @@ def test_the_settings_permission_decides_on_every_path(sqlite_site: Site) -> Non
     # a role that may view settings but not change them
     with site.hub.uow(Cause.action(tenant="default")) as uow:
         service.put_role(
-            uow, "viewer", name="Viewer", scope="tenant",
-            permissions={"settings": ["access", "view"]}, create=True,
-        )  # fmt: skip
+            uow,
+            "viewer",
+            name="Viewer",
+            scope="tenant",
+            permissions={"settings": ["access", "view"]},
+            create=True,
+        )
     person(site.hub.uow, "vera", "viewer")
     vera = bearer(Tokens(site.hub.uow).create("vera", tenant="default"))
     assert site.client.get(f"{API}/1", headers=vera).status_code == 200
