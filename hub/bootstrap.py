@@ -169,7 +169,7 @@ def build(
     observer.expect(t for c in chosen for t in c.handlers)
     transport = transport or transport_for(settings.effective_broker_url)
     tracing.configure(settings.effective_broker_url)
-    relay = OutboxRelay(uow, transport, observer=observer, deliverers=_deliverers(settings))
+    relay = OutboxRelay(uow, transport, observer=observer, deliverers=_deliverers(uow, settings))
     uow.on_commit = relay.wake.set
     processor = Processor(
         by_queue(chosen),
@@ -201,14 +201,14 @@ def build(
     return hub
 
 
-def _deliverers(settings: Settings) -> dict[str, Deliverer]:
-    """Outbox deliverers besides the broker: e-mail when ``HUB_SMTP_URL`` is set."""
-    if not settings.smtp_url:
-        return {}
-    from hub.education.mail import MAIL_KIND, SmtpDeliverer
+def _deliverers(uow: UnitOfWorkFactory, settings: Settings) -> dict[str, Deliverer]:
+    """Outbox deliverers besides the broker: e-mail, through the tenants' SMTP settings and
+    ``HUB_SMTP_URL``."""
+    from hub.mail.outbox import MAIL_KIND, SmtpDeliverer
 
     smtp = SmtpDeliverer(
-        settings.smtp_url,
+        uow,
+        settings,
         retry_base=settings.retry_base_delay,
         retry_max=settings.retry_max_delay,
     )

@@ -82,7 +82,11 @@ class Settings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
-    smtp_url: str | None = Field(default=None, description="smtp://host:port for outgoing mail.")
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://host:port: the mail server when a tenant has no SMTP setting for "
+        "a ticket's branch, company or a primary one (docs/mail.md).",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Fernet key (url-safe base64, 32 bytes) that encrypts mail and file-server "

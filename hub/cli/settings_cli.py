@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import settings_ftp
+from hub.cli import settings_ftp, settings_smtp
 from hub.cli.common import (
     BY_OPTION,
     TENANT_OPTION,
@@ -21,6 +21,7 @@ app = typer.Typer(help="A tenant's settings.", no_args_is_help=True)
 required = typer.Typer(help="Fields the tenant makes mandatory, per module.", no_args_is_help=True)
 app.add_typer(required, name="required")
 app.add_typer(settings_ftp.app, name="ftp")
+app.add_typer(settings_smtp.smtp, name="smtp")
 
 
 @required.command("set")

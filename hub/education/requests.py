@@ -17,10 +17,10 @@ from typing import Literal
 
 from hub.education.billing import plan_charge
 from hub.education.eligibility import Rejection, check_request
-from hub.education.mail import OutgoingMail, queue_mail
 from hub.education.refdata import Enrollment, RefData, StudentOptions
 from hub.education.tables import ChargeRow, EduRequestRow
 from hub.errors import PermanentError
+from hub.mail.outbox import OutgoingMail, queue_mail
 from hub.runtime.uow import UnitOfWork
 from hub.workflow.config import TicketType, WorkflowConfig
 from hub.workflow.errors import WorkflowError

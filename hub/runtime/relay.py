@@ -59,6 +59,11 @@ class Deliverer(Protocol):
         """Seconds to wait before trying again after ``attempts`` failed deliveries."""
         ...
 
+    def route(self, row: OutboxMessage) -> str:
+        """Where ``row`` goes (e.g. a tenant's branch's mail server): once a delivery failed,
+        the rows of the same route wait; the others are still tried."""
+        ...
+
 
 class OutboxRelay:
     def __init__(
@@ -183,16 +188,17 @@ class OutboxRelay:
             session.flush()
             session.expunge_all()
         done: list[OutboxMessage] = []
-        failed: dict[str, float] = {}  # kind -> delay, once its deliverer failed in this pass
+        failed: dict[tuple[str, str], float] = {}  # (kind, route) -> delay, once it failed
         for r in rows:
-            if r.kind in failed:  # its server just failed: do not hammer it, try later
-                self._postpone(r.id, failed[r.kind])
-                continue
             deliverer = self.deliverers.get(r.kind)
             if deliverer is None:
                 error = f"no deliverer for outbox kind {r.kind!r} in this process"
                 log.warning("outbox row %s: %s", r.id, error)
                 self._postpone(r.id, UNDELIVERABLE_DELAY, error=error)
+                continue
+            route = (r.kind, deliverer.route(r))
+            if route in failed:  # its server just failed: do not hammer it, try later
+                self._postpone(r.id, failed[route])
                 continue
             try:
                 deliverer.deliver(r)
@@ -202,7 +208,7 @@ class OutboxRelay:
                 continue
             except Exception as e:
                 delay = deliverer.retry_delay(r.publish_attempts + 1)
-                failed[r.kind] = delay
+                failed[route] = delay
                 log.warning(
                     "outbox %s row %s not delivered (%s); again in %.1fs", r.kind, r.id, e, delay
                 )

@@ -17,12 +17,14 @@ from hub import __version__
 from hub.web import (
     api_ops,
     api_people,
-    api_settings,
+    api_settings_ftp,
+    api_settings_smtp,
     api_tickets,
     console,
     console_letters,
     console_people,
-    console_settings,
+    console_settings_ftp,
+    console_settings_smtp,
     console_tickets,
     errors,
     idempotency,
@@ -61,8 +63,16 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(api_tickets.router)
     app.include_router(api_ops.router)
     app.include_router(api_people.router)
-    app.include_router(api_settings.router)
-    for pages in (console, console_letters, console_tickets, console_people, console_settings):
+    app.include_router(api_settings_ftp.router)
+    app.include_router(api_settings_smtp.router)
+    for pages in (
+        console,
+        console_letters,
+        console_tickets,
+        console_people,
+        console_settings_ftp,
+        console_settings_smtp,
+    ):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     app.mount("/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
@@ -76,7 +86,6 @@ def create_app(ctx: WebContext) -> FastAPI:
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, error: CsrfRefused) -> Response:
         return JSONResponse({"error": "CsrfRefused", "detail": error.why}, status_code=403)
-
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

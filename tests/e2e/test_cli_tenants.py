@@ -116,6 +116,8 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
                     last_failed_at=uow.now(),
                 )
             )
+    smtp = ("--company", "1", "--host", "ours-smtp.example", "--port", "25")
+    assert cli("settings", "smtp", "set", *smtp, "--sender", "ours@example.org")[0] == 0
     person(store, "only-ours", "user")
     Tokens(store).create("ours-token", tenant="default", user="only-ours")
     with store.sessions() as s:
@@ -134,6 +136,7 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
     refdata.write_text(json.dumps(_enrollment()) + "\n")
     demo = str(Path(service.__file__).parents[1] / "demo" / "workflow.yaml")
     t = ("--tenant", "acme")
+    theirs_smtp = ("--company", "1", "--host", "theirs.example", "--port", "25", "--sender", "t@x")
     # (arguments, what must not be printed)
     calls: dict[str, tuple[tuple[str, ...], str | None]] = {
         "queues": (("queues", "--interval", "0", *t), None),
@@ -184,6 +187,13 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
             (*ftp_set[:4], "1", "--host", "acme.example.org", *ftp_set[7:], *t),
             "ours.example",
         ),
+        "settings smtp show": (
+            ("settings", "smtp", "show", "--company", "1", "--json", *t),
+            "ours-smtp",
+        ),
+        "settings smtp list": (("settings", "smtp", "list", "--json", *t), "ours-smtp"),
+        "settings smtp test": (("settings", "smtp", "test", "--company", "1", *t), "ours-smtp"),
+        "settings smtp set": (("settings", "smtp", "set", *theirs_smtp, *t), None),
     }
     refused = {  # what acme is told, where it names the default tenant's things
         "queues": "only the default tenant's operators",
@@ -207,6 +217,8 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "roles set": "has no role 'reader'",
         "settings ftp show": "no file server for company 1",
         "settings ftp test": "no file server for company 1",
+        "settings smtp show": "no SMTP setting for company 1",
+        "settings smtp test": "no SMTP setting for company 1",
     }
     listed = set(calls) | set(NOT_TENANT_DATA)
     assert set(verbs()) <= listed, f"verbs without an isolation check: {set(verbs()) - listed}"
@@ -234,7 +246,8 @@ def _snapshot() -> Any:
     required = json.loads(cli("settings", "required", "show", "--json")[1])
     servers = json.loads(cli("settings", "ftp", "list", "--json")[1])
     assert servers, "our file server is listed"
-    return shown, letters, audit, users, roles, tokens, required, servers
+    smtp = json.loads(cli("settings", "smtp", "list", "--json")[1])
+    return shown, letters, audit, users, roles, tokens, required, servers, smtp
 
 
 def _users_file(tmp_path: Path) -> Path:

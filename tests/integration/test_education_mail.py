@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from hub.education.bulk import load, parse_lines
+from hub.mail.servers import SmtpSetting
+from hub.mail.service import set_server
 from hub.runtime.deadletters import DeadLetters
 from hub.runtime.uow import Cause
+from hub.secrets import SecretBox
 from hub.workflow.config import parse
 from hub.workflow.loader import DEMO_CONFIG, read_raw
 from hub.workflow.service import apply_config, move_ticket
@@ -27,6 +30,7 @@ from tests.support.education import (
     smtp_server,
 )
 from tests.support.harness import wait_until
+from tests.support.mail import PASSWORD, USER, secure_smtp_server, self_signed
 
 
 @pytest.mark.timeout(60)
@@ -103,8 +107,59 @@ def test_without_smtp_settings_mail_stays_queued_and_is_not_published(
         wait_until(lambda: bool(hub.outbox("mail")[0].last_error), what="relay looked at it")
         [row] = hub.outbox("mail")
         assert row.sent_at is None
-        assert "no deliverer" in (row.last_error or "")
+        assert "no SMTP server for branch 1/1 and no HUB_SMTP_URL" in (row.last_error or "")
         assert json.loads(row.body)["to"] == "joao@example.com"
+
+
+@pytest.mark.timeout(90)
+def test_request_mail_goes_through_the_branch_then_the_company_then_the_primary_server(
+    tier: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert[0]))
+    ports = {name: free_port() for name in ("url", "primary", "company", "branch")}
+    boxes = {name: Mailbox() for name in ports}
+    settings = fast(tier, smtp_url=f"smtp://127.0.0.1:{ports['url']}")
+    box = SecretBox.for_settings(settings)
+
+    def put(company: str, branch: str | None, name: str, primary: bool = False) -> None:
+        setting = SmtpSetting.of(
+            company=company,
+            branch=branch,
+            host="127.0.0.1",
+            port=ports[name],
+            sender=f"{name}@example.edu",
+            username=USER,
+            secure="starttls",
+            primary=primary,
+        )
+        with hub.hub.uow(Cause.action(tenant="default")) as uow:
+            set_server(uow, setting, password=PASSWORD, box=box, by="support")
+
+    with (
+        smtp_server(ports["url"], boxes["url"]),
+        secure_smtp_server(ports["primary"], boxes["primary"], cert),
+        secure_smtp_server(ports["company"], boxes["company"], cert),
+        secure_smtp_server(ports["branch"], boxes["branch"], cert),
+        running_edu_hub(settings) as hub,
+    ):
+        hub.publish(enrollment())
+        wait_until(lambda: hub.enrollment_row() is not None, what="enrollment")
+        # Given no setting of the tenant's: HUB_SMTP_URL sends; then each closer setting does
+        order = [("url", None), ("primary", ("9", None)), ("company", ("1", None))]
+        order.append(("branch", ("1", "1")))
+        for n, (name, scope) in enumerate(order):
+            if scope is not None:
+                put(*scope, name, primary=name == "primary")
+            hub.publish(request(f"R-5{n}", email_address=f"student{n}@example.com"))
+            wait_until(lambda: len(boxes[name].messages) == 1, what=f"mail through {name}")  # noqa: B023
+        # Then each mail went through one server, from that server's sender, with a Date
+        for n, (name, _) in enumerate(order):
+            [msg] = boxes[name].messages
+            assert str(msg["To"]) == f"student{n}@example.com"
+            assert msg["Date"] and msg["Message-ID"]
+            if name != "url":
+                assert f"{name}@example.edu" in str(msg["From"])
 
 
 @pytest.mark.timeout(60)

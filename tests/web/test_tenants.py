@@ -228,6 +228,9 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
         == 200
     )
     person(site.hub.uow, "only-ours", "reader")
+    support = bearer(Tokens(site.hub.uow).create("ours-admin", tenant="default", user="support"))
+    smtp = {"host": "ours-smtp.example", "port": 25, "sender": "ours@example.org"}
+    assert site.client.put("/api/settings/smtp/1", json=smtp, headers=support).status_code == 200
     with site.hub.uow.sessions() as s:
         chain = s.get(DeadLetter, letter).correlation_id  # type: ignore[union-attr]
     values = {
@@ -263,7 +266,8 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
                 )
                 continue
             assert method == "get" or template in _OWN_TENANT_WRITES, where
-            for secret in (ours, f'"id":{letter},', "only-ours", "ISO-1", "ours.example.org"):
+            secrets = (ours, f'"id":{letter},', "only-ours", "ISO-1", "ours.example.org")
+            for secret in (*secrets, "ours-smtp"):
                 assert secret not in got.text, where
     assert called >= 20
     assert snapshot(site) == before
@@ -310,4 +314,8 @@ def snapshot(site: Site) -> Any:
     shown = [site.client.get(f"/api/tickets/{t['id']}", headers=auth).json() for t in tickets]
     letters = site.client.get("/api/dead-letters", headers=auth, params={"status": ""}).json()
     servers = site.client.get("/api/settings/ftp", headers=auth).json()
-    return (shown, letters, site.client.get("/api/users", headers=auth).json(), servers)
+    users = site.client.get("/api/users", headers=auth).json()
+    name = f"snapshot-{uuid.uuid4().hex[:8]}"
+    support = bearer(Tokens(site.hub.uow).create(name, tenant="default", user="support"))
+    smtp = site.client.get("/api/settings/smtp", headers=support).json()
+    return (shown, letters, users, servers, smtp)

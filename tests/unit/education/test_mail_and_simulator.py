@@ -1,15 +1,20 @@
-"""The SMTP settings and message, and the billing simulator's answers."""
+"""HUB_SMTP_URL, the message of a mail row, and the billing simulator's answers."""
 
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from hub.education.mail import OutgoingMail, SmtpDeliverer, SmtpServer
 from hub.errors import ConfigurationError, PermanentError
+from hub.mail.outbox import OutgoingMail, SmtpDeliverer, message
+from hub.mail.servers import SmtpServer
+from hub.runtime.uow import UnitOfWorkFactory
+from hub.settings import Settings
+from hub.store.db import make_engine, upgrade
 from hub.store.models import OutboxMessage
 from producers.billing_simulator import BillingRules, answer
 from schemas import decode
@@ -19,55 +24,73 @@ from tests.support.education import Mailbox, free_port, smtp_server
 
 def test_smtp_urls() -> None:
     plain = SmtpServer.parse("smtp://127.0.0.1:8025")
-    assert (plain.host, plain.port, plain.ssl, plain.sender) == (
+    assert (plain.host, plain.port, plain.secure, plain.sender) == (
         "127.0.0.1",
         8025,
-        False,
+        "none",
         "hub@localhost",
     )
     full = SmtpServer.parse("smtps://me%40x.org:s%3Dcret@mail.x.org?from=sec@x.org")
-    assert (full.port, full.ssl, full.username, full.password, full.sender) == (
+    assert (full.port, full.secure, full.username, full.password, full.sender) == (
         465,
-        True,
+        "ssl",
         "me@x.org",
         "s=cret",
         "sec@x.org",
     )
-    assert SmtpServer.parse("smtp://mail?starttls=true").starttls
+    assert SmtpServer.parse("smtp://mail?starttls=true").secure == "starttls"
     with pytest.raises(ConfigurationError):
         SmtpServer.parse("http://mail")
 
 
-def test_the_message_of_an_outbox_row() -> None:
+QUEUED = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[UnitOfWorkFactory]:
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    yield UnitOfWorkFactory(engine)
+    engine.dispose()
+
+
+def test_the_message_of_an_outbox_row_has_a_date_and_a_message_id() -> None:
     mail = OutgoingMail("ana@example.com", "Secretaria Acadêmica", "Pedido recebido", "Olá")
-    row = OutboxMessage(event_id="m-1", body=mail.to_json(), kind="mail")
-    msg = SmtpDeliverer("smtp://h:25?from=sec@x.org").message(row)
+    row = OutboxMessage(event_id="m-1", body=mail.to_json(), kind="mail", created_at=QUEUED)
+    msg = message(row, SmtpServer.parse("smtp://h:25?from=sec@x.org"))
     assert msg["To"] == "ana@example.com"
     assert msg["Subject"] == "Pedido recebido"
     assert msg["Message-ID"] == "<m-1@hub>"
-    assert "sec@x.org" in msg["From"]
+    assert msg["Date"] == "Fri, 20 Nov 2026 14:00:00 +0000"
+    assert msg["From"] == "Secretaria Acadêmica <sec@x.org>"
     assert OutgoingMail.from_json(row.body) == mail
+    # without a name of its own, a message has the server's display name
+    named = SmtpServer("h", 25, sender="sec@x.org", sender_name="Escola")
+    plain = OutgoingMail("ana@example.com", "", "s", "t")
+    unnamed = OutboxMessage(event_id="m-2", body=plain.to_json(), created_at=QUEUED)
+    assert message(unnamed, named)["From"] == "Escola <sec@x.org>"
 
 
-def test_retry_delays_grow_to_a_limit() -> None:
-    d = SmtpDeliverer("smtp://h:25", retry_base=1.0, retry_max=5.0)
+def test_retry_delays_grow_to_a_limit(store: UnitOfWorkFactory) -> None:
+    d = SmtpDeliverer(store, Settings(smtp_url="smtp://h:25"), retry_base=1.0, retry_max=5.0)
     assert [d.retry_delay(n) for n in (1, 2, 3, 4, 10)] == [1.0, 2.0, 4.0, 5.0, 5.0]
 
 
-def test_only_a_permanent_reply_is_a_permanent_error() -> None:
+def test_only_a_permanent_reply_is_a_permanent_error(store: UnitOfWorkFactory) -> None:
     port = free_port()
     mailbox = Mailbox(unknown={"nobody@example.com"}, busy={"later@example.com"})
-    deliverer = SmtpDeliverer(f"smtp://127.0.0.1:{port}")
+    only = SmtpDeliverer(store, Settings(smtp_url=f"smtp://127.0.0.1:{port}"))
 
     def row(to: str) -> OutboxMessage:
-        return OutboxMessage(event_id=to, body=OutgoingMail(to, "S", "s", "t").to_json())
+        body = OutgoingMail(to, "S", "s", "t").to_json()
+        return OutboxMessage(event_id=to, body=body, created_at=QUEUED, tenant_id="default")
 
     with smtp_server(port, mailbox):
-        deliverer.deliver(row("ana@example.com"))
+        only.deliver(row("ana@example.com"))
         with pytest.raises(PermanentError, match="nobody@example.com refused: 550 5.1.1"):
-            deliverer.deliver(row("nobody@example.com"))
+            only.deliver(row("nobody@example.com"))
         with pytest.raises(smtplib.SMTPRecipientsRefused) as busy:
-            deliverer.deliver(row("later@example.com"))
+            only.deliver(row("later@example.com"))
         assert not isinstance(busy.value, PermanentError)
     assert [str(m["To"]) for m in mailbox.messages] == ["ana@example.com"]
 
