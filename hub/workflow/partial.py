@@ -135,6 +135,9 @@ def _steps(data: Any, loc: Loc) -> tuple[list[tuple[Any, Any, Loc]], bool]:
     here: Loc = ()
     for part in loc:
         matched = False
+        if isinstance(node, dict) and isinstance(part, str) and part not in node:
+            # pydantic names a key that is not a string (YAML's ``? `` is None) by its str()
+            part = next((k for k in node if not isinstance(k, str) and str(k) == part), part)
         if (
             isinstance(node, dict)
             and part in node

@@ -141,6 +141,13 @@ def test_any_yaml_text_is_read_or_refused(text: str) -> None:
         assert isinstance(e, yaml.YAMLError), e
 
 
+@pytest.mark.parametrize("text", ["?", "? \nticket_types: {}\n", "ticket_types:\n  ? \n"])
+def test_a_key_that_is_not_a_string_is_a_problem_like_any_other(text: str) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        fuzzing.load_text(text)
+    assert any("None" in p for p in refused.value.problems), refused.value.problems
+
+
 def test_a_configuration_that_is_not_a_mapping_is_one_problem() -> None:
     with pytest.raises(ConfigurationError) as refused:
         parse(["not", "a", "mapping"])
