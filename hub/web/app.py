@@ -15,10 +15,12 @@ from fastapi.staticfiles import StaticFiles
 
 from hub import __version__
 from hub.web import (
+    api_companies,
     api_ops,
     api_people,
     api_tickets,
     console,
+    console_companies,
     console_letters,
     console_people,
     console_tickets,
@@ -58,7 +60,8 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(api_tickets.router)
     app.include_router(api_ops.router)
     app.include_router(api_people.router)
-    for pages in (console, console_letters, console_tickets, console_people):
+    app.include_router(api_companies.router)
+    for pages in (console, console_letters, console_tickets, console_people, console_companies):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     app.mount("/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
