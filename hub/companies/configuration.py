@@ -38,8 +38,8 @@ def dropped_in_use(
     problems = []
     kept = {(r.company, r.branch) for r in records_of(config)}
     for r in records_of(previous):
-        if (r.company, r.branch) in kept:
-            continue
+        if (r.company, r.branch) in kept or (r.branch and (r.company, None) not in kept):
+            continue  # kept, or a branch of a dropped company: the company's counts say it
         linked = links_of(uow.session, uow.tenant, r.company, r.branch, skip={DELIVERY_LOCATIONS})
         places = delivery_locations(config, r.company, r.branch)
         if places:

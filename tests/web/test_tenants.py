@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hub.companies import service as companies
 from hub.provisioning import provision
 from hub.runtime.uow import Cause
 from hub.store.models import DeadLetter, OutboxMessage
@@ -221,6 +222,9 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
     ).json()["id"]
     letter = site.dead_letter("ISO-1")
     person(site.hub.uow, "only-ours", "reader")
+    with site.hub.uow(Cause.action(tenant="default")) as uow:
+        companies.set_company(uow, "ours-co", by="support", name="Ours Co")
+        companies.set_branch(uow, "ours-co", "b1", by="support", name="Ours Branch")
     with site.hub.uow.sessions() as s:
         chain = s.get(DeadLetter, letter).correlation_id  # type: ignore[union-attr]
     values = {
@@ -230,6 +234,8 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
         "correlation_id": chain or "",
         "user_id": "only-ours",
         "role_id": "reader",
+        "company_id": "ours-co",
+        "branch_id": "b1",
     }
     before = snapshot(site)
     headers = bearer(theirs["admin"])
@@ -251,7 +257,7 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
                 assert got.status_code in {403, 404, 409, 422}, where
                 continue
             assert method == "get" or template in _OWN_TENANT_WRITES, where
-            for secret in (ours, f'"id":{letter},', "only-ours", "ISO-1"):
+            for secret in (ours, f'"id":{letter},', "only-ours", "ISO-1", "ours-co"):
                 assert secret not in got.text, where
     assert called >= 20
     assert snapshot(site) == before
@@ -263,6 +269,7 @@ _OWN_TENANT_WRITES = {
     "/api/dead-letters/purge",
     "/api/roles",
     "/api/tenants",
+    "/api/companies",
 }
 
 
@@ -279,6 +286,10 @@ def _body(path: str) -> dict[str, Any]:
         return {"id": "intruder", "name": "Intruder"}
     if path == "/api/tenants":
         return {"id": "evil", "name": "Evil", "plan": "freemium"}
+    if path in {"/api/companies", "/api/companies/{company_id}/branches"}:
+        return {"id": "theirs", "name": "Theirs"}
+    if path.endswith("/duplicate"):
+        return {"id": "copy"}
     return {}
 
 
@@ -288,4 +299,6 @@ def snapshot(site: Site) -> Any:
     tickets = site.client.get("/api/tickets", headers=auth).json()
     shown = [site.client.get(f"/api/tickets/{t['id']}", headers=auth).json() for t in tickets]
     letters = site.client.get("/api/dead-letters", headers=auth, params={"status": ""}).json()
-    return (shown, letters, site.client.get("/api/users", headers=auth).json())
+    with site.hub.uow(Cause.action(tenant="default")) as uow:
+        stored = [v.to_json() for v in companies.list_companies(uow)]
+    return (shown, letters, site.client.get("/api/users", headers=auth).json(), stored)
