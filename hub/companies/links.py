@@ -37,9 +37,14 @@ LINKS: list[Link] = []
 
 
 def register(label: str, count: Counter) -> None:
-    """Count ``label`` (plural, e.g. ``tickets``) among the links of companies and branches."""
-    LINKS[:] = [link for link in LINKS if link.label != label]
-    LINKS.append(Link(label, count))
+    """Count ``label`` (plural, e.g. ``tickets``) among the links of companies and branches;
+    registering a label again replaces its counter in place."""
+    link = Link(label, count)
+    at = next((i for i, known in enumerate(LINKS) if known.label == label), None)
+    if at is None:
+        LINKS.append(link)
+    else:
+        LINKS[at] = link
 
 
 def links_of(
