@@ -224,12 +224,10 @@ def upsert(uow: UnitOfWork, record: Record, *, by: str = ERP) -> str:
     """Apply the ERP's ``record`` unless a version at least as new was applied; returns
     ``created``, ``updated`` or ``stale``."""
     repo = Companies(uow)
-    company = repo.find(record.company)
-    if record.branch is None:
-        row: CompanyRow | BranchRow | None = company
-    else:
-        if company is None:
-            company = _company(uow, record.company, record.company, by, "erp")
+    row: CompanyRow | BranchRow | None = repo.find(record.company)
+    if record.branch is not None:
+        if row is None:  # the branch came first: its company, for the company's event to fill
+            _company(uow, record.company, record.company, by, "erp")
         row = repo.find_branch(record.company, record.branch)
     if row is not None and row.version is not None and (record.version or 0) <= row.version:
         return "stale"
