@@ -114,7 +114,7 @@ def show_company(
         return _company(uow, company_id)
 
 
-@router.post("/{company_id}", tags=["companies"], responses=responses(404))
+@router.post("/{company_id}", tags=["companies"], responses=responses(404, 409))
 def change_company(
     company_id: CompanyId,
     body: CompanyChange,
@@ -194,7 +194,9 @@ def show_branch(
         return service.show_branch(uow, company_id, branch_id)
 
 
-@router.post("/{company_id}/branches/{branch_id}", tags=["companies"], responses=responses(404))
+@router.post(
+    "/{company_id}/branches/{branch_id}", tags=["companies"], responses=responses(404, 409)
+)
 def change_branch(
     company_id: CompanyId,
     branch_id: BranchId,
