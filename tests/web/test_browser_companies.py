@@ -77,10 +77,10 @@ def test_companies_and_branches_from_the_console(
         row.locator("select[name=company]").select_option("5")
         row.locator("button:has-text('Duplicate')").click()
         page.wait_for_selector("text=branch 5/3 created from 2/2")
+        screenshot(page, "company")
         page.fill("#duplicate-company input[name=id]", "6")
         page.click("#duplicate-company button")
         page.wait_for_selector("text=company 6 created from 2")
-        screenshot(page, "company")
         # Then an unlinked company is deleted, and company 1 (the demo's people) is not
         page.click("#company-6 a")
         page.click("#delete-company button")
