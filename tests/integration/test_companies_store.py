@@ -4,12 +4,15 @@ local edits, duplicates, and deletes refused while data is linked."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from hub.companies import links, service
 from hub.companies.service import CompanyExists, CompanyInUse, CompanyNotFound, Record
 from hub.errors import ConfigurationError
+from hub.identity.users import Users
 from hub.provisioning import provision
 from hub.runtime.uow import Cause, UnitOfWorkFactory
 from hub.store.db import make_engine, upgrade
@@ -206,3 +209,41 @@ def test_another_tenants_companies_are_its_own(factory: UnitOfWorkFactory) -> No
     with factory.sessions() as s:
         assert links.links_of(s, "acme", "1") == {}
         assert s.query(TicketRow).count() == 0
+
+
+def test_the_upgrade_seeds_each_tenants_companies_and_grants_them_to_the_admin_role(
+    database_url: str,
+) -> None:
+    # Given a store of the revision before companies, with the demo configuration applied
+    upgrade(database_url, "0009")
+    engine = make_engine(database_url)
+    try:
+        versions = sa.table(
+            "workflow_config_versions",
+            *(sa.column(c) for c in ("tenant_id", "version", "digest", "source")),
+            sa.column("body", sa.JSON()),
+            sa.column("applied_at", sa.DateTime(timezone=True)),
+        )
+        with engine.begin() as conn:
+            conn.execute(
+                versions.insert().values(
+                    tenant_id="default",
+                    version=1,
+                    digest="d",
+                    source="demo",
+                    body=load_demo().to_json(),
+                    applied_at=datetime.now(UTC),
+                )
+            )
+        # When it is upgraded
+        upgrade(database_url)
+        f = UnitOfWorkFactory(engine)
+        with f(Cause.action(tenant="default")) as uow:
+            # Then the configuration's companies are stored, and the Admin role grants them
+            seeded = [v.to_json() for v in service.list_companies(uow)]
+            admin = Users(uow.session, "default").role("admin").permissions
+    finally:
+        engine.dispose()
+    assert [(c["id"], c["name"], c["source"]) for c in seeded] == [("1", "Demo University", "seed")]
+    assert [b["name"] for b in seeded[0]["branches"]] == ["Main campus"]
+    assert "delete" in admin["companies"]

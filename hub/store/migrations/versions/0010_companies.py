@@ -1,10 +1,15 @@
 """companies and branches: a tenant's master data; the Admin role gets the companies module
 
+Each tenant's newest workflow configuration seeds them from its ``companies`` section, as
+applying it does from now on.
+
 Revision ID: 0010
 Revises: 0009
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -52,6 +57,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("tenant_id", "company", "id"),
     )
+    _seed_from_configurations()
     # the Admin role of every tenant grants every module, the new one included
     roles = sa.table(
         "roles", sa.column("tenant_id"), sa.column("id"), sa.column("permissions", sa.JSON())
@@ -66,6 +72,68 @@ def upgrade() -> None:
             .where(roles.c.tenant_id == tenant, roles.c.id == "admin")
             .values(permissions=granted)
         )
+
+
+def _seed_from_configurations() -> None:
+    bind = op.get_bind()
+    versions = sa.table(
+        "workflow_config_versions",
+        sa.column("tenant_id"),
+        sa.column("version"),
+        sa.column("body", sa.JSON()),
+    )
+    newest = (
+        sa.select(versions.c.tenant_id, sa.func.max(versions.c.version).label("version"))
+        .group_by(versions.c.tenant_id)
+        .subquery()
+    )
+    rows = bind.execute(
+        sa.select(versions.c.tenant_id, versions.c.body).join(
+            newest,
+            sa.and_(
+                versions.c.tenant_id == newest.c.tenant_id,
+                versions.c.version == newest.c.version,
+            ),
+        )
+    )
+    now = datetime.now(UTC)
+    stamp = {
+        "source": "seed",
+        "updated_by": "system:configuration",
+        "created_at": now,
+        "updated_at": now,
+    }
+    companies: list[dict[str, Any]] = []
+    branches: list[dict[str, Any]] = []
+    for tenant, body in rows:
+        for cid, company in ((body or {}).get("companies") or {}).items():
+            name = company.get("name") or cid
+            companies.append({"tenant_id": tenant, "id": cid, "name": name, **stamp})
+            for bid, branch in (company.get("branches") or {}).items():
+                branches.append(
+                    {
+                        "tenant_id": tenant,
+                        "company": cid,
+                        "id": bid,
+                        "name": branch.get("name") or bid,
+                        "headquarters": False,
+                        **stamp,
+                    }
+                )
+    if companies:
+        op.bulk_insert(_table("companies"), companies)
+    if branches:
+        op.bulk_insert(_table("branches", "company", "headquarters"), branches)
+
+
+def _table(name: str, *extra: str) -> sa.TableClause:
+    columns = ["tenant_id", "id", "name", "source", "updated_by", *extra]
+    return sa.table(
+        name,
+        *(sa.column(c) for c in columns),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+    )
 
 
 def downgrade() -> None:
