@@ -36,7 +36,7 @@ def test_a_module_registers_its_counter_in_one_line_and_it_joins_the_refusal(
     assert links.links_of(None, "default", "1", skip={"tickets"}) == {"SMTP settings": 1}  # type: ignore[arg-type]
 
 
-def test_the_built_in_links_are_the_ones_the_issue_names() -> None:
+def test_the_built_in_links_are_tickets_scope_enrollments_debts_and_delivery_locations() -> None:
     assert [k.label for k in links.LINKS][:5] == [
         "tickets",
         "users' scope",
