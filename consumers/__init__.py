@@ -1,6 +1,12 @@
 """The hub's consumers, one integration a module. ``ALL`` is what ``hub run`` starts."""
 
-from consumers import edu_refdata, edu_requests, finance_agreements, platform_users
+from consumers import (
+    edu_refdata,
+    edu_requests,
+    erp_companies,
+    finance_agreements,
+    platform_users,
+)
 from hub.runtime.registry import Consumer
 
 ALL: list[Consumer] = [
@@ -8,4 +14,5 @@ ALL: list[Consumer] = [
     edu_refdata.consumer,
     edu_requests.consumer,
     platform_users.consumer,
+    erp_companies.consumer,
 ]

@@ -4,6 +4,7 @@ contract or the bare record of its ``data``."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,6 +29,18 @@ def read_line(line: str) -> tuple[str | None, Any]:
     except InvalidMessage as e:
         raise ValueError(str(e)) from None
     return event.type, event.data
+
+
+def read_record(line: str, kinds: Mapping[str, str]) -> tuple[str, Any]:
+    """``(event type, data)`` of a CloudEvent line, or of a bare record whose ``kind`` names
+    the event type (``kinds``: kind -> event type); raises ``ValueError`` saying what is wrong."""
+    event_type, obj = read_line(line)
+    if event_type is not None:
+        return event_type, obj
+    kind = obj.pop("kind", None)
+    if kind not in kinds:
+        raise ValueError(f"kind must be one of {', '.join(kinds)}, not {kind!r}")
+    return kinds[kind], obj
 
 
 def first_problem(error: ValidationError, whole: str) -> str:

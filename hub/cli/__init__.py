@@ -10,6 +10,7 @@ from typer.exceptions import TyperException
 
 from hub.cli import (
     bench,
+    companies,
     db,
     dlq,
     general,
@@ -45,6 +46,8 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.users, name="users")
 app.add_typer(users.roles, name="roles")
 app.add_typer(settings_cli.app, name="settings")
+app.add_typer(companies.companies, name="companies")
+app.add_typer(companies.branches, name="branches")
 
 
 def store_error(error: DBAPIError) -> str:

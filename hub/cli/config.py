@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from hub.cli.common import BY_OPTION, TENANT_OPTION, actor_of, authorize, print_json, tenant_uow
+from hub.companies.configuration import stored as stored_companies
+from hub.errors import ConfigurationError
 from hub.workflow import service
 from hub.workflow.loader import load
 
@@ -21,11 +23,14 @@ def check(
     by: str | None = BY_OPTION,
 ) -> None:
     """Refuse an invalid configuration, listing every problem with its path in the file (a
-    person it names must be an attendant it lists or a user of the tenant)."""
+    person it names must be an attendant it lists or a user of the tenant, a company one it
+    lists or one of the tenant's; a company it drops must not be in use)."""
     with tenant_uow(tenant) as uow:
         authorize(uow, actor_of(by), "configuration", "view")
-        users = service.tenant_users(uow)
-    config = load(path, users=users)
+        config = load(path, users=service.tenant_users(uow), companies=stored_companies(uow))
+        problems = service.store_problems(uow, config)
+    if problems:
+        raise ConfigurationError(problems)
     summary = {
         "ok": True,
         "ticket_types": sorted(config.ticket_types),
@@ -50,7 +55,7 @@ def apply(
     version); the attendants it lists that the tenant does not have become users."""
     with tenant_uow(tenant) as uow:
         authorize(uow, actor_of(by), "configuration", "edit")
-        config = load(path, users=service.tenant_users(uow))
+        config = load(path, users=service.tenant_users(uow), companies=stored_companies(uow))
         version, created = service.apply_config(uow, config, source=str(path.resolve()))
     if as_json:
         print_json({"version": version, "created": created})

@@ -8,6 +8,7 @@ import typer
 from sqlalchemy import func, select
 
 from hub.cli.common import BY_OPTION, actor_of, allow, fail, open_store, print_json
+from hub.companies.service import Companies
 from hub.identity.permissions import Forbidden
 from hub.identity.service import list_users
 from hub.identity.users import Users, role_def
@@ -100,10 +101,10 @@ def show(
 def tenant_json(uow: Any, tenant_id: str) -> dict[str, Any]:
     row = Tenants(uow.session).get(tenant_id)
     try:
-        version, config = ConfigVersions(uow.session, tenant_id).current()
-        companies = sorted(config.companies)
+        version = ConfigVersions(uow.session, tenant_id).current()[0]
     except NoConfiguration:
-        version, companies = None, []
+        version = None
+    companies = [c.id for c in Companies(uow).all()]
     tickets = uow.session.scalar(
         select(func.count()).select_from(TicketRow).where(TicketRow.tenant_id == tenant_id)
     )

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
 from hub.education.refdata import Debt, Enrollment, RefData
-from hub.records import first_problem, read_line
+from hub.records import first_problem, read_record
 from hub.runtime.uow import Cause, UnitOfWorkFactory
 from schemas.events import DebtUpserted, EnrollmentUpserted
 
@@ -36,12 +37,11 @@ class LoadReport:
 
 def parse_line(line: str) -> Enrollment | Debt:
     """One record of the file; raises ``ValueError`` saying what is wrong with it."""
-    event_type, obj = read_line(line)
-    if event_type is None:
-        kind = obj.pop("kind", None)
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-        event_type = KINDS[kind]
+    return parse_data(*read_record(line, KINDS))
+
+
+def parse_data(event_type: str, obj: Any) -> Enrollment | Debt:
+    """The record of an event's ``data``; raises ``ValueError`` saying what is wrong."""
     try:
         if event_type == "edu.enrollment.upserted":
             return Enrollment.of(EnrollmentUpserted.model_validate(obj))

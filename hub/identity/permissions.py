@@ -24,6 +24,7 @@ MODULES: dict[str, str] = {
     "configuration": "Configuration",
     "users": "Users and roles",
     "settings": "Settings",
+    "companies": "Companies and branches",
 }
 ACTIONS: tuple[str, ...] = ("access", "view", "include", "edit", "delete", "export", "filter")
 CRM_MODULES: tuple[str, ...] = ("tickets", "agreements", "student_requests")

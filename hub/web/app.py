@@ -15,12 +15,14 @@ from fastapi.staticfiles import StaticFiles
 
 from hub import __version__
 from hub.web import (
+    api_companies,
     api_ops,
     api_people,
     api_settings_ftp,
     api_settings_smtp,
     api_tickets,
     console,
+    console_companies,
     console_letters,
     console_people,
     console_settings_ftp,
@@ -65,11 +67,13 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(api_people.router)
     app.include_router(api_settings_ftp.router)
     app.include_router(api_settings_smtp.router)
+    app.include_router(api_companies.router)
     for pages in (
         console,
         console_letters,
         console_tickets,
         console_people,
+        console_companies,
         console_settings_ftp,
         console_settings_smtp,
     ):

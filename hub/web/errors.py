@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
+from hub.companies.service import CompanyExists, CompanyInUse, CompanyNotFound
 from hub.errors import HubError, TransientError
 from hub.files.servers import FileServerFailed, FileServerNotFound
 from hub.identity.permissions import Forbidden
@@ -44,6 +45,9 @@ STATUS: list[tuple[type[Exception], int]] = [
     (UnknownTenantError, 404),
     (FileServerNotFound, 404),
     (FileServerFailed, 502),
+    (CompanyNotFound, 404),
+    (CompanyExists, 409),
+    (CompanyInUse, 409),
     (wf.TicketNotFound, 404),
     (DeadLetterNotFound, 404),
     (wf.PermissionDenied, 403),
@@ -76,11 +80,12 @@ WHY = {
     401: "No token or session, or one that is not valid (revoked, expired, its user pending).",
     403: "The caller's roles do not grant this (the detail names the missing permission), the "
     "workflow refuses this user, or a cookie-authenticated write lacks its CSRF token.",
-    404: "No such ticket, dead letter, attachment, user, role, tenant or file-server setting in "
-    "the caller's tenant.",
+    404: "No such ticket, dead letter, attachment, user, role, tenant, company, branch, or mail or "
+    "file-server setting in the caller's tenant.",
     409: "The state changed meanwhile (a stale `expected_version`, a request with the same "
     "`Idempotency-Key` still running, no configuration yet, a dead letter that cannot be "
-    "replayed, a role that exists already).",
+    "replayed, a role, company or branch that exists already, a company or branch that data is "
+    "linked to: the detail lists what, with counts).",
     410: "The attachment's bytes are gone from the attachment store.",
     413: "The request body (an attachment) is larger than the hub accepts.",
     422: "The request is not valid (a parameter, the body, an `Idempotency-Key` used for "

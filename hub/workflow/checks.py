@@ -58,34 +58,45 @@ def render_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def parse_and_check(raw: Any, users: Collection[str] = ()) -> WorkflowConfig:
+#: Company id -> the ids of its branches.
+Companies = Mapping[str, Collection[str]]
+
+
+def parse_and_check(
+    raw: Any, users: Collection[str] = (), companies: Companies | None = None
+) -> WorkflowConfig:
     """Validate and check ``raw``; raise ``ConfigurationError`` with every problem found, in
     one pass: the structural ones, then the semantic ones of everything that is well-formed
     (see ``hub.workflow.partial``). ``users``: the tenant's users, whom the configuration may
-    name beside its own ``attendants`` (a seed of users)."""
+    name beside its own ``attendants`` (a seed of users); ``companies``: the tenant's stored
+    companies and branches, which it may name beside its own ``companies`` (a seed of them)."""
     from hub.workflow.partial import prune
 
     if not isinstance(raw, Mapping):
         raise ConfigurationError("(top level): expected a mapping of sections")
     config, pruned = prune(raw)
-    problems = [*pruned.problems, *pruned.relevant(check(config, users))]
+    problems = [*pruned.problems, *pruned.relevant(check(config, users, companies))]
     if problems:
         raise ConfigurationError(problems)
     return config
 
 
-def check(config: WorkflowConfig, users: Collection[str] = ()) -> list[str]:
-    """Every semantic problem of ``config`` (empty when it is sound); ``users`` as for
-    ``parse_and_check``."""
+def check(
+    config: WorkflowConfig, users: Collection[str] = (), companies: Companies | None = None
+) -> list[str]:
+    """Every semantic problem of ``config`` (empty when it is sound); ``users`` and
+    ``companies`` as for ``parse_and_check``. References to companies and branches are checked
+    when the configuration or the store has some."""
     people = _people(config, users)
+    known = _companies(config, companies or {})
     problems: list[str] = []
     if not config.ticket_types:
         problems.append(
             "ticket_types: a configuration needs at least one ticket type; this one has none"
         )
     problems.extend(_check_classifications(config))
-    problems.extend(_check_people(config, people))
-    problems.extend(_check_places(config))
+    problems.extend(_check_people(config, people, known))
+    problems.extend(_check_places(config, known))
     for type_id, ticket_type in config.ticket_types.items():
         problems.extend(check_ticket_type(f"ticket_types[{type_id}]", ticket_type, config, people))
     problems.extend(_check_agreement_templates(config, people))
@@ -95,6 +106,15 @@ def check(config: WorkflowConfig, users: Collection[str] = ()) -> list[str]:
 def _people(config: WorkflowConfig, users: Collection[str]) -> Mapping[str, Any]:
     """Whom the configuration may name: its attendants and the tenant's users."""
     return {**{u: None for u in users}, **config.attendants}
+
+
+def _companies(config: WorkflowConfig, stored: Companies) -> dict[str, set[str]]:
+    """The companies (with their branches) a configuration may name: the stored ones and its
+    own ``companies`` section."""
+    known = {c: set(branches) for c, branches in stored.items()}
+    for cid, company in config.companies.items():
+        known.setdefault(cid, set()).update(company.branches)
+    return known
 
 
 def _unknown(path: str, kind: str, value: str | None, known: Mapping[str, Any]) -> Iterator[str]:
@@ -120,12 +140,14 @@ def _of_other_service(
         )
 
 
-def _check_people(config: WorkflowConfig, people: Mapping[str, Any]) -> Iterator[str]:
+def _check_people(
+    config: WorkflowConfig, people: Mapping[str, Any], known: Mapping[str, set[str]]
+) -> Iterator[str]:
     for aid, attendant in config.attendants.items():
         path = f"attendants[{aid}]"
         yield from _unknown(f"{path}.manager", "attendant", attendant.manager, people)
-        if config.companies:
-            yield from _unknown(f"{path}.company", "company", attendant.company, config.companies)
+        if known:
+            yield from _unknown(f"{path}.company", "company", attendant.company, known)
         yield from _unknown(f"{path}.location", "location", attendant.location, config.locations)
         seen = {aid}
         boss = attendant.manager
@@ -142,18 +164,16 @@ def _check_people(config: WorkflowConfig, people: Mapping[str, Any]) -> Iterator
         yield from _unknown(f"{path}.manager", "attendant", group.manager, people)
 
 
-def _check_places(config: WorkflowConfig) -> Iterator[str]:
+def _check_places(config: WorkflowConfig, known: Mapping[str, set[str]]) -> Iterator[str]:
     for lid, location in config.locations.items():
-        if config.companies:
-            yield from _unknown(
-                f"locations[{lid}].company", "company", location.company, config.companies
-            )
+        if known:
+            yield from _unknown(f"locations[{lid}].company", "company", location.company, known)
     for did, place in config.delivery_locations.items():
         path = f"delivery_locations[{did}]"
-        if config.companies:
-            yield from _unknown(f"{path}.company", "company", place.company, config.companies)
-            company = config.companies.get(place.company)
-            if company and place.branch is not None and place.branch not in company.branches:
+        if known:
+            yield from _unknown(f"{path}.company", "company", place.company, known)
+            branches = known.get(place.company)
+            if branches is not None and place.branch is not None and place.branch not in branches:
                 yield f"{path}.branch: unknown branch {place.branch!r} of company {place.company!r}"
         yield from _unknown(f"{path}.location", "location", place.location, config.locations)
         if place.price is not None and place.price < 0:

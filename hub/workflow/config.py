@@ -9,7 +9,7 @@ structure and runs every semantic check of ``hub.workflow.checks``, raising one
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
@@ -290,10 +290,15 @@ class WorkflowConfig(Strict):
         return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
 
 
-def parse(raw: Any, users: Collection[str] = ()) -> WorkflowConfig:
+def parse(
+    raw: Any,
+    users: Collection[str] = (),
+    companies: Mapping[str, Collection[str]] | None = None,
+) -> WorkflowConfig:
     """Validate ``raw`` (the loaded YAML) and check it; raise ``ConfigurationError`` listing
     every problem (structure and meaning) with its path. ``users``: the tenant's users, whom
-    the configuration may name beside its ``attendants``."""
+    the configuration may name beside its ``attendants``; ``companies``: the tenant's stored
+    companies (id -> branch ids), which it may name beside its ``companies``."""
     from hub.workflow.checks import parse_and_check
 
-    return parse_and_check(raw, users)
+    return parse_and_check(raw, users, companies)

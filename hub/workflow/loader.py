@@ -12,7 +12,7 @@ and aliases may be used, but the document they expand to is at most ``MAX_NODES`
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -165,10 +165,15 @@ def read_raw(path: Path) -> dict[str, Any]:
     return merged
 
 
-def load(path: Path | str, users: Collection[str] = ()) -> WorkflowConfig:
+def load(
+    path: Path | str,
+    users: Collection[str] = (),
+    companies: Mapping[str, Collection[str]] | None = None,
+) -> WorkflowConfig:
     """Read and check the configuration at ``path``; raises ``ConfigurationError`` with every
-    problem found. ``users``: the tenant's users, whom it may name (see ``parse``)."""
-    return parse(read_raw(Path(path)), users)
+    problem found. ``users`` and ``companies``: the tenant's, which it may name (see
+    ``parse``)."""
+    return parse(read_raw(Path(path)), users, companies)
 
 
 def load_demo() -> WorkflowConfig:

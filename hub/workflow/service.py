@@ -17,6 +17,10 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import select
 
+from hub.companies import service as companies
+from hub.companies.configuration import dropped_in_use, records_of
+from hub.companies.configuration import stored as stored_companies
+from hub.errors import ConfigurationError
 from hub.identity.service import Seed, seed_users
 from hub.identity.users import load_directory
 from hub.runtime.uow import UnitOfWork
@@ -45,9 +49,15 @@ def apply_config(uow: UnitOfWork, config: WorkflowConfig, *, source: str) -> tup
     """Store ``config`` as the newest version (no new version when unchanged).
 
     Returns ``(version, created)``. Open tickets keep the version they were opened with. The
-    configuration's ``attendants`` the tenant does not have yet become users.
+    configuration's ``attendants`` the tenant does not have yet become users, and its
+    ``companies`` and branches the tenant does not have become stored companies. Raises
+    ``ConfigurationError`` when it drops a company or branch still in use (``store_problems``).
     """
+    problems = store_problems(uow, config)
+    if problems:
+        raise ConfigurationError(problems)
     result = ConfigVersions(uow.session, uow.tenant).apply(config, source=source, now=uow.now())
+    companies.seed(uow, records_of(config))
     seed_users(
         uow,
         [
@@ -56,6 +66,18 @@ def apply_config(uow: UnitOfWork, config: WorkflowConfig, *, source: str) -> tup
         ],
     )
     return result
+
+
+def store_problems(uow: UnitOfWork, config: WorkflowConfig) -> list[str]:
+    """What the tenant's data refuses in ``config``: a company or branch the current
+    configuration lists and ``config`` drops, while data is linked to it."""
+    from hub.workflow.errors import NoConfiguration
+
+    try:
+        previous: WorkflowConfig | None = current_config(uow)[1]
+    except NoConfiguration:
+        previous = None
+    return dropped_in_use(uow, previous, config)
 
 
 def current_config(uow: UnitOfWork) -> tuple[int, WorkflowConfig]:
@@ -436,7 +458,7 @@ def apply_config_file(uow: UnitOfWork, path: Any = None) -> tuple[int, bool]:
     from hub.workflow.loader import DEMO_CONFIG, load
 
     source = Path(path) if path is not None else DEMO_CONFIG
-    config = load(source, users=tenant_users(uow))
+    config = load(source, users=tenant_users(uow), companies=stored_companies(uow))
     return apply_config(uow, config, source=str(source.resolve()))
 
 

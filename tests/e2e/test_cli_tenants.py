@@ -19,6 +19,7 @@ import pytest
 import typer.main
 
 from hub.cli import app, main
+from hub.companies import service as companies
 from hub.runtime.uow import Cause, UnitOfWorkFactory
 from hub.store.db import make_engine
 from hub.store.models import DeadLetter
@@ -118,6 +119,9 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
             )
     smtp = ("--company", "1", "--host", "ours-smtp.example", "--port", "25")
     assert cli("settings", "smtp", "set", *smtp, "--sender", "ours@example.org")[0] == 0
+    with store(Cause.action(tenant="default")) as uow:
+        companies.set_company(uow, "ours-co", by="support", name="Ours Co")
+        companies.set_branch(uow, "ours-co", "b1", by="support", name="Ours Branch")
     person(store, "only-ours", "user")
     Tokens(store).create("ours-token", tenant="default", user="only-ours")
     with store.sessions() as s:
@@ -194,6 +198,16 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "settings smtp list": (("settings", "smtp", "list", "--json", *t), "ours-smtp"),
         "settings smtp test": (("settings", "smtp", "test", "--company", "1", *t), "ours-smtp"),
         "settings smtp set": (("settings", "smtp", "set", *theirs_smtp, *t), None),
+        "companies list": (("companies", "list", "--json", *t), "ours-co"),
+        "companies show": (("companies", "show", "ours-co", *t), "Ours Co"),
+        "companies set": (("companies", "set", "ours-co", "--tax-id", "1", *t), None),
+        "companies duplicate": (("companies", "duplicate", "ours-co", "copy", *t), None),
+        "companies delete": (("companies", "delete", "ours-co", *t), None),
+        "branches list": (("branches", "list", "--json", *t), "ours-co"),
+        "branches show": (("branches", "show", "ours-co", "b1", *t), "Ours Branch"),
+        "branches set": (("branches", "set", "ours-co", "b1", "--name", "x", *t), None),
+        "branches duplicate": (("branches", "duplicate", "ours-co", "b1", "b2", *t), None),
+        "branches delete": (("branches", "delete", "ours-co", "b1", *t), None),
     }
     refused = {  # what acme is told, where it names the default tenant's things
         "queues": "only the default tenant's operators",
@@ -219,6 +233,14 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "settings ftp test": "no file server for company 1",
         "settings smtp show": "no SMTP setting for company 1",
         "settings smtp test": "no SMTP setting for company 1",
+        "companies show": "has no company 'ours-co'",
+        "companies set": "a new company needs a name",
+        "companies duplicate": "has no company 'ours-co'",
+        "companies delete": "has no company 'ours-co'",
+        "branches show": "has no company 'ours-co'",
+        "branches set": "has no company 'ours-co'",
+        "branches duplicate": "has no company 'ours-co'",
+        "branches delete": "has no company 'ours-co'",
     }
     listed = set(calls) | set(NOT_TENANT_DATA)
     assert set(verbs()) <= listed, f"verbs without an isolation check: {set(verbs()) - listed}"
@@ -247,7 +269,9 @@ def _snapshot() -> Any:
     servers = json.loads(cli("settings", "ftp", "list", "--json")[1])
     assert servers, "our file server is listed"
     smtp = json.loads(cli("settings", "smtp", "list", "--json")[1])
-    return shown, letters, audit, users, roles, tokens, required, servers, smtp
+    companies_ = json.loads(cli("companies", "list", "--json")[1])
+    assert "ours-co" in {c["id"] for c in companies_}
+    return shown, letters, audit, users, roles, tokens, required, servers, smtp, companies_
 
 
 def _users_file(tmp_path: Path) -> Path:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hub.companies import service as companies
 from hub.provisioning import provision
 from hub.runtime.uow import Cause
 from hub.store.models import DeadLetter, OutboxMessage
@@ -231,6 +232,9 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
     support = bearer(Tokens(site.hub.uow).create("ours-admin", tenant="default", user="support"))
     smtp = {"host": "ours-smtp.example", "port": 25, "sender": "ours@example.org"}
     assert site.client.put("/api/settings/smtp/1", json=smtp, headers=support).status_code == 200
+    with site.hub.uow(Cause.action(tenant="default")) as uow:
+        companies.set_company(uow, "ours-co", by="support", name="Ours Co")
+        companies.set_branch(uow, "ours-co", "b1", by="support", name="Ours Branch")
     with site.hub.uow.sessions() as s:
         chain = s.get(DeadLetter, letter).correlation_id  # type: ignore[union-attr]
     values = {
@@ -241,6 +245,8 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
         "user_id": "only-ours",
         "role_id": "reader",
         "company": "1",
+        "company_id": "ours-co",
+        "branch_id": "b1",
     }
     before = snapshot(site)
     headers = bearer(theirs["admin"])
@@ -267,7 +273,7 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
                 continue
             assert method == "get" or template in _OWN_TENANT_WRITES, where
             secrets = (ours, f'"id":{letter},', "only-ours", "ISO-1", "ours.example.org")
-            for secret in (*secrets, "ours-smtp"):
+            for secret in (*secrets, "ours-smtp", "ours-co"):
                 assert secret not in got.text, where
     assert called >= 20
     assert snapshot(site) == before
@@ -280,6 +286,7 @@ _OWN_TENANT_WRITES = {
     "/api/roles",
     "/api/tenants",
     "/api/settings/ftp/{company}",
+    "/api/companies",
 }
 
 
@@ -304,6 +311,10 @@ def _body(path: str) -> dict[str, Any]:
             "password": "e",
             "protocol": "ftp",
         }
+    if path in {"/api/companies", "/api/companies/{company_id}/branches"}:
+        return {"id": "theirs", "name": "Theirs"}
+    if path.endswith("/duplicate"):
+        return {"id": "copy"}
     return {}
 
 
@@ -318,4 +329,6 @@ def snapshot(site: Site) -> Any:
     name = f"snapshot-{uuid.uuid4().hex[:8]}"
     support = bearer(Tokens(site.hub.uow).create(name, tenant="default", user="support"))
     smtp = site.client.get("/api/settings/smtp", headers=support).json()
-    return (shown, letters, users, servers, smtp)
+    with site.hub.uow(Cause.action(tenant="default")) as uow:
+        stored = [v.to_json() for v in companies.list_companies(uow)]
+    return (shown, letters, users, servers, smtp, stored)
