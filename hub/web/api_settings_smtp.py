@@ -22,7 +22,6 @@ from hub.mail.servers import (
     SmtpSetting,
 )
 from hub.runtime.uow import Cause
-from hub.secrets import SecretBox
 from hub.web.context import WebContext
 from hub.web.errors import responses
 from hub.web.security import context, require
@@ -61,10 +60,6 @@ class SmtpBody(BaseModel):
     secure: Secure = "none"
     primary: bool = False
     delay_seconds: int = Field(default=0, ge=0, le=MAX_DELAY)
-
-
-def _box(ctx: WebContext) -> SecretBox:
-    return SecretBox.for_settings(ctx.settings)
 
 
 def _not_found(error: MailServerNotFound) -> HTTPException:
@@ -107,7 +102,9 @@ def put_smtp(
     values = body.model_dump(exclude={"password"})
     setting = SmtpSetting.of(company=company, branch=branch, **values)
     with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
-        return service.set_server(uow, setting, password=body.password, box=_box(ctx), by=who.user)
+        return service.set_server(
+            uow, setting, password=body.password, box=ctx.secrets, by=who.user
+        )
 
 
 @router.post("/smtp/{company}/test", tags=["settings"], responses=responses(404))
@@ -121,7 +118,7 @@ def test_smtp(
     accepted it; ``result`` is one line: the success, or the server's answer or the reason it
     failed."""
     try:
-        result = service.send_test_mail(ctx.uow, who.tenant, company, branch, box=_box(ctx))
+        result = service.send_test_mail(ctx.uow, who.tenant, company, branch, box=ctx.secrets)
     except MailServerNotFound as e:
         raise _not_found(e) from None
     return result.to_json()

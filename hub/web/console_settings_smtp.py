@@ -14,7 +14,6 @@ from hub.identity.permissions import Forbidden
 from hub.mail import service
 from hub.mail.servers import SECURE, SmtpSetting
 from hub.runtime.uow import Cause
-from hub.secrets import SecretBox
 from hub.web.console import act, page
 from hub.web.context import WebContext
 from hub.web.security import console_user, context, permissions_of_request
@@ -67,7 +66,7 @@ async def smtp_save(
                 uow,
                 setting,
                 password=password,
-                box=SecretBox.for_settings(ctx.settings),
+                box=ctx.secrets,
                 by=who.user,
             )
         where = f"{shown['company']}/{shown['branch']}" if shown["branch"] else shown["company"]
@@ -89,7 +88,7 @@ async def smtp_test(
             who.tenant,
             company,
             branch,
-            box=SecretBox.for_settings(ctx.settings),
+            box=ctx.secrets,
         )
         if not result.ok:
             raise MailCheckFailed(result.line)
