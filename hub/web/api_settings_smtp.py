@@ -107,7 +107,7 @@ def put_smtp(
         )
 
 
-@router.post("/smtp/{company}/test", tags=["settings"], responses=responses(404))
+@router.post("/smtp/{company}/test", tags=["settings"], responses=responses(404, 409))
 def test_smtp(
     company: Company,
     branch: Branch = None,
