@@ -43,6 +43,12 @@ def print_json(obj: Any) -> None:
 TENANT_OPTION: Any = typer.Option(
     None, "--tenant", metavar="T", help="The tenant (default: HUB_TENANT, else 'default')."
 )
+JSON_OPTION: Any = typer.Option(False, "--json", help="Print JSON.")
+#: a company's or branch's own setting (mail server, file server)
+COMPANY_OPTION: Any = typer.Option(..., "--company", metavar="C", help="The company's code.")
+BRANCH_OPTION: Any = typer.Option(
+    None, "--branch", metavar="B", help="The branch's code (none: the company's own setting)."
+)
 BY_OPTION: Any = typer.Option(
     None,
     "--by",

@@ -7,13 +7,20 @@ from typing import Any
 
 import typer
 
-from hub.cli.common import BY_OPTION, TENANT_OPTION, actor_of, authorize, print_json, tenant_uow
+from hub.cli.common import (
+    BY_OPTION,
+    JSON_OPTION,
+    TENANT_OPTION,
+    actor_of,
+    authorize,
+    print_json,
+    tenant_uow,
+)
 from hub.companies import service
 
 companies = typer.Typer(help="A tenant's companies (coligadas).", no_args_is_help=True)
 branches = typer.Typer(help="The branches (filiais) of a tenant's companies.", no_args_is_help=True)
 
-JSON_OPTION: Any = typer.Option(False, "--json", help="Print JSON.")
 NAME_OPTION: Any = typer.Option(None, "--name", help="The name (needed to create).")
 TAX_ID_OPTION: Any = typer.Option(None, "--tax-id", help="The tax id (CNPJ); '' clears it.")
 

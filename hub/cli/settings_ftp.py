@@ -8,7 +8,10 @@ import sys
 import typer
 
 from hub.cli.common import (
+    BRANCH_OPTION,
     BY_OPTION,
+    COMPANY_OPTION,
+    JSON_OPTION,
     TENANT_OPTION,
     actor_of,
     authorize,
@@ -22,17 +25,12 @@ from hub.files.stores import upload_test_file
 from hub.secrets import SecretBox
 
 app = typer.Typer(help="FTP/SFTP servers per company and branch.", no_args_is_help=True)
-COMPANY = typer.Option(..., "--company", metavar="C", help="The company's code.")
-BRANCH = typer.Option(
-    None, "--branch", metavar="B", help="The branch's code (none: the company's own setting)."
-)
-JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 @app.command("set")
 def ftp_set(
-    company: str = COMPANY,
-    branch: str | None = BRANCH,
+    company: str = COMPANY_OPTION,
+    branch: str | None = BRANCH_OPTION,
     host: str = typer.Option(..., "--host", metavar="H"),
     port: int | None = typer.Option(None, "--port", metavar="P", help="Default: 21, SFTP 22."),
     folder: str = typer.Option(..., "--folder", metavar="F", help="An existing folder: /in."),
@@ -80,9 +78,9 @@ def ftp_set(
 
 @app.command("show")
 def ftp_show(
-    company: str = COMPANY,
-    branch: str | None = BRANCH,
-    as_json: bool = JSON,
+    company: str = COMPANY_OPTION,
+    branch: str | None = BRANCH_OPTION,
+    as_json: bool = JSON_OPTION,
     tenant: str | None = TENANT_OPTION,
     by: str | None = BY_OPTION,
 ) -> None:
@@ -102,7 +100,7 @@ def ftp_show(
 
 @app.command("list")
 def ftp_list(
-    as_json: bool = JSON,
+    as_json: bool = JSON_OPTION,
     tenant: str | None = TENANT_OPTION,
     by: str | None = BY_OPTION,
 ) -> None:
@@ -119,8 +117,8 @@ def ftp_list(
 
 @app.command("test")
 def ftp_test(
-    company: str = COMPANY,
-    branch: str | None = BRANCH,
+    company: str = COMPANY_OPTION,
+    branch: str | None = BRANCH_OPTION,
     tenant: str | None = TENANT_OPTION,
     by: str | None = BY_OPTION,
 ) -> None:

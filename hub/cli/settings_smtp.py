@@ -8,7 +8,10 @@ import sys
 import typer
 
 from hub.cli.common import (
+    BRANCH_OPTION,
     BY_OPTION,
+    COMPANY_OPTION,
+    JSON_OPTION,
     TENANT_OPTION,
     actor_of,
     allow,
@@ -25,17 +28,11 @@ from hub.secrets import SecretBox
 
 smtp = typer.Typer(help="SMTP servers of the companies and branches.", no_args_is_help=True)
 
-COMPANY: str = typer.Option(..., "--company", metavar="C", help="The company's code.")
-BRANCH: str | None = typer.Option(
-    None, "--branch", metavar="B", help="The branch's code (none: the company's own setting)."
-)
-JSON: bool = typer.Option(False, "--json", help="Print JSON.")
-
 
 @smtp.command("set")
 def smtp_set(
-    company: str = COMPANY,
-    branch: str | None = BRANCH,
+    company: str = COMPANY_OPTION,
+    branch: str | None = BRANCH_OPTION,
     host: str = typer.Option(..., "--host", metavar="H"),
     port: int = typer.Option(..., "--port", metavar="P"),
     sender: str = typer.Option(..., "--sender", metavar="EMAIL", help="The From address."),
@@ -82,9 +79,9 @@ def smtp_set(
 
 @smtp.command("show")
 def smtp_show(
-    company: str = COMPANY,
-    branch: str | None = BRANCH,
-    as_json: bool = JSON,
+    company: str = COMPANY_OPTION,
+    branch: str | None = BRANCH_OPTION,
+    as_json: bool = JSON_OPTION,
     tenant: str | None = TENANT_OPTION,
     by: str | None = BY_OPTION,
 ) -> None:
@@ -101,7 +98,7 @@ def smtp_show(
 
 @smtp.command("list")
 def smtp_list(
-    as_json: bool = JSON, tenant: str | None = TENANT_OPTION, by: str | None = BY_OPTION
+    as_json: bool = JSON_OPTION, tenant: str | None = TENANT_OPTION, by: str | None = BY_OPTION
 ) -> None:
     """Every SMTP setting of the tenant."""
     with tenant_uow(tenant) as uow:
@@ -121,8 +118,8 @@ def smtp_list(
 
 @smtp.command("test")
 def smtp_test(
-    company: str = COMPANY,
-    branch: str | None = BRANCH,
+    company: str = COMPANY_OPTION,
+    branch: str | None = BRANCH_OPTION,
     tenant: str | None = TENANT_OPTION,
     by: str | None = BY_OPTION,
 ) -> None:
