@@ -15,6 +15,7 @@ from confluent_kafka import KafkaError, TopicPartition
 from hub.runtime.transport import DIRECT, EVENTS_EXCHANGE, Delivery, Outgoing, Unroutable
 from hub.runtime.transports import transport_for
 from hub.runtime.transports.kafka import KafkaTransport
+from hub.runtime.transports.kafka_agents import ConsumerGroup
 from hub.runtime.transports.kafka_view import read_view, snapshot
 from tests.support.harness import item_event, wait_until
 from tests.support.kafka import mock_kafka_cluster
@@ -218,6 +219,31 @@ def test_stats_report_lag_per_partition_and_the_streaming_view_counts_per_window
 
 def subjects(deliveries: list[Delivery]) -> set[str]:
     return {json.loads(d.body)["subject"] for d in deliveries}
+
+
+def test_a_member_that_stops_receiving_while_messages_wait_is_started_again(
+    kafka: KafkaTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first group's agent swallows what it fetches (a fetcher or a seek that never
+    comes back): nothing reaches the handler while the partition has lag, so the groups are
+    started again and read on from the committed offset."""
+    kafka.setup({"hub.stall": [ITEM]})
+    agent = ConsumerGroup._agent
+    groups: list[ConsumerGroup] = []
+
+    async def first_one_swallows(self: ConsumerGroup, stream: Any) -> None:
+        groups.append(self)
+        if self is not groups[0]:
+            await agent(self, stream)
+            return
+        async for _ in stream.noack().events():
+            pass
+
+    monkeypatch.setattr(ConsumerGroup, "_agent", first_one_swallows)
+    with consuming(kafka, "hub.stall") as seen:
+        kafka.publish([message("S-1")])
+        wait_until(lambda: subjects(seen) == {"S-1"}, timeout=60, what="S-1 after the restart")
+    assert len({id(g) for g in groups}) >= 2
 
 
 def test_a_new_consumer_gets_what_is_published_after_setup_not_the_history(

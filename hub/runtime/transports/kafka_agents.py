@@ -15,6 +15,11 @@ one batch at a time, as on the other transports. When the batch is settled, back
   returned offset again. A partition revoked or assigned again meanwhile has no seek pending:
   it is read from its committed offset, and nothing before the offset sought is dropped.
 
+A member that fetches nothing for twice the session timeout while its own partitions have
+messages after their committed offsets (a fetcher that never resumed after a rebalance, a seek
+that never took effect) is stalled: the groups of the process are started again, as after a
+crash, and read on from their committed offsets.
+
 Redeliveries: Kafka has no delivery count. Before a batch is handed over, the highest offset
 handed out per partition is written to the compacted topic ``hub.positions``
 (key ``group/topic/partition``). A message whose offset is at or below that mark was handed
@@ -125,6 +130,12 @@ async def _run(groups: list[ConsumerGroup], stop: threading.Event) -> None:
             crashed = next((g for g in begun if g.app.crashed), None)
             if crashed is not None:
                 raise RuntimeError(f"{crashed.queue}: {crashed.app.crash_reason!r}")
+            for g in begun:
+                if await g.stalled():
+                    raise RuntimeError(
+                        f"{g.queue}: nothing fetched for {g.stall_after:.0f}s while its "
+                        "partitions have messages waiting"
+                    )
             await asyncio.sleep(0.1)
     finally:
         for g in begun:
@@ -241,6 +252,11 @@ class ConsumerGroup:
         self.member = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         opts = transport.options
         self.start_within = 2 * opts.rebalance_timeout
+        # a member that fetches nothing for this long while messages wait on its partitions
+        # is stalled (a fetcher that never resumed after a rebalance): the groups are started
+        # again, and read on from their committed offsets
+        self.stall_after = 2 * opts.session_timeout
+        self.fetched_at = loop.time()
         self.app = _App(
             queue,
             broker=[f"kafka://{b}" for b in opts.brokers],
@@ -326,7 +342,32 @@ class ConsumerGroup:
         """Feed the batcher one event at a time; acks are manual (``noack``)."""
         manual = stream.noack()
         async for event in manual.events():
+            self.fetched_at = self.loop.time()
             await self.waiting.put((manual, event))
+
+    async def stalled(self) -> bool:
+        """True when this member owns partitions whose committed offsets are behind their ends
+        but has fetched nothing for ``stall_after`` seconds, while it has nothing in hand. The
+        broker is asked at most once per ``stall_after``."""
+        now = self.loop.time()
+        if (
+            now - self.fetched_at < self.stall_after
+            or not self.idle.is_set()
+            or not self.waiting.empty()
+            or self.app.rebalancing
+            or self.stopping
+        ):
+            return False
+        owned = {(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
+        self.fetched_at = now  # the next question waits another stall_after
+        if not owned:
+            return False
+        try:
+            lags = await self.loop.run_in_executor(None, self.transport.partition_lag, self.queue)
+        except Exception as e:  # the broker does not answer: not a stall of this member
+            log.debug("%s: lag unknown (%s)", self.queue, e)
+            return False
+        return any(p.lag > 0 for p in lags if (p.topic, p.partition) in owned)
 
     async def _batches(self) -> None:
         """Take what is waiting (up to ``max_batch``), settle it, and so on until stopped."""
