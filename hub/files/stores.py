@@ -19,12 +19,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
-
-import asyncssh
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from hub.files.servers import Endpoint, FileServerFailed
 from hub.workflow.attachments import CHUNK, AttachmentStore
+
+if TYPE_CHECKING:
+    import asyncssh
 
 TIMEOUT = 15.0
 
@@ -178,6 +179,7 @@ class SftpAttachmentStore:
 
     @asynccontextmanager
     async def _sftp(self) -> AsyncIterator[asyncssh.SFTPClient]:
+        asyncssh = _asyncssh()
         e = self.endpoint
         try:
             conn = await asyncio.wait_for(
@@ -212,6 +214,7 @@ class SftpAttachmentStore:
         asyncio.run(self._put(path, source))
 
     async def _put(self, path: str, source: BinaryIO) -> None:
+        asyncssh = _asyncssh()
         async with self._sftp() as sftp:
             try:
                 if await sftp.exists(path):
@@ -233,13 +236,21 @@ class SftpAttachmentStore:
             sftp = loop.run_until_complete(opened.__aenter__())
             try:
                 f = loop.run_until_complete(sftp.open(path, "rb"))
-            except asyncssh.SFTPNoSuchFile:
+            except _asyncssh().SFTPNoSuchFile:
                 raise FileNotFoundError(path) from None
         except BaseException as error:
             loop.run_until_complete(opened.__aexit__(type(error), error, None))
             loop.close()
             raise
         return _sftp_chunks(loop, opened, f)
+
+
+def _asyncssh() -> Any:
+    """asyncssh, imported when an SFTP server is first used: it costs a quarter of a second,
+    which every ``hub`` command would otherwise pay."""
+    import asyncssh
+
+    return asyncssh
 
 
 def _sftp_chunks(loop: asyncio.AbstractEventLoop, opened: Any, f: Any) -> Iterator[bytes]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -31,7 +33,7 @@ def verify_password(stored: str | None, password: str) -> bool:
     if len(password) > MAX_LENGTH:
         return False
     try:
-        return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+        return _HASHER.verify(stored or _dummy(), password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -40,4 +42,8 @@ def needs_rehash(stored: str) -> bool:
     return _HASHER.check_needs_rehash(stored)
 
 
-_DUMMY = _HASHER.hash("not a password of anyone")
+@cache
+def _dummy() -> str:
+    """A hash no password matches, made on first use (a quarter of a second of hashing that
+    every ``hub`` command would otherwise pay at start)."""
+    return _HASHER.hash("not a password of anyone")
