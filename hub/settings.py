@@ -194,7 +194,7 @@ class Settings(BaseSettings):
                 "expected amqp://, kafka://, memory:// or sqla+sqlite:///, got " + repr(value)
             )
         if scheme == "kafka":
-            from hub.runtime.transports.kafka import KafkaOptions
+            from hub.runtime.transports.kafka.options import KafkaOptions
 
             KafkaOptions.parse(value)  # its options: a ValueError says which is wrong
         return value

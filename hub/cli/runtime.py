@@ -206,9 +206,7 @@ def _read_bounded(source: str, limit: int) -> str:
         fail(f"{source}: not UTF-8 text ({e})")
 
 
-def _parse_events(
-    text: str, raw: bool, limits: Limits, tenant: str | None = None
-) -> list[bytes]:
+def _parse_events(text: str, raw: bool, limits: Limits, tenant: str | None = None) -> list[bytes]:
     try:
         obj = load_json(text, Limits(max_bytes=MAX_PUBLISH_INPUT, max_depth=limits.max_depth + 1))
     except InvalidMessage as e:
@@ -308,7 +306,7 @@ def _streaming_view(url: str, queues: list[str]) -> list[dict[str, Any]] | None:
     """The Kafka streaming view (windows of counts and latency), or None on other brokers."""
     if not url.startswith("kafka://"):
         return None
-    from hub.runtime.transports.kafka_view import read_view
+    from hub.runtime.transports.kafka.view import read_view
 
     return [asdict(w) for w in read_view(url, queues)]
 

@@ -33,7 +33,7 @@ from hub.workflow.ownership import owner_of
 from hub.workflow.repository import TicketFilter, TicketRepository
 from hub.workflow.views import ticket_json
 
-__all__ = ["app", "open_store", "ticket_json"]
+__all__ = ["app", "open_store"]
 
 app = typer.Typer(
     help="Work tickets: list, show, open, move, classify, comment, cancel.",

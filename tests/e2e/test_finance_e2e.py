@@ -98,10 +98,10 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def tickets_of(env: dict[str, str], agreement_id: str) -> list[dict[str, Any]]:
     """The agreement's tickets as ``hub tickets list --json`` prints them (read in-process:
     polling through a new process each time would be slow)."""
-    from hub.cli.tickets import ticket_json
     from hub.runtime.uow import Cause, UnitOfWorkFactory
     from hub.store.db import make_engine
     from hub.workflow.service import find_tickets_by_origin
+    from hub.workflow.views import ticket_json
 
     engine = make_engine(env["HUB_DATABASE_URL"])
     try:

@@ -15,8 +15,8 @@ from confluent_kafka import KafkaError, TopicPartition
 from hub.runtime.transport import DIRECT, EVENTS_EXCHANGE, Delivery, Outgoing, Unroutable
 from hub.runtime.transports import transport_for
 from hub.runtime.transports.kafka import KafkaTransport
-from hub.runtime.transports.kafka_agents import ConsumerGroup
-from hub.runtime.transports.kafka_view import read_view, snapshot
+from hub.runtime.transports.kafka.groups import ConsumerGroup
+from hub.runtime.transports.kafka.view import read_view, snapshot
 from tests.support.harness import item_event, wait_until
 from tests.support.kafka import mock_kafka_cluster
 

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from consumers import ALL
-from hub.runtime.transports.kafka import (
+from hub.runtime.transports.kafka.options import KafkaOptions
+from hub.runtime.transports.kafka.topology import (
     MEMBERS_TOPIC,
     POSITIONS_TOPIC,
     TOPOLOGY_TOPIC,
-    KafkaOptions,
+    changelog_topic,
+    view_topic,
 )
-from hub.runtime.transports.kafka_view import changelog_topic, view_topic
 from hub.settings import load_settings
 from schemas import EVENT_DATA
 

@@ -10,7 +10,7 @@ from typing import Any
 from faust.types import TP
 
 from hub.runtime.transport import Delivery
-from hub.runtime.transports.kafka_agents import ConsumerGroup
+from hub.runtime.transports.kafka.groups import ConsumerGroup
 
 TOPIC = "finance.agreement.pending"
 PART = TP(TOPIC, 0)

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from hub.runtime.transports import kafka_agents
-from hub.runtime.transports.kafka_agents import _run
+from hub.runtime.transports.kafka import groups as kafka_groups
+from hub.runtime.transports.kafka.groups import _run
 
 
 class StuckGroup:
@@ -54,7 +54,7 @@ def test_a_group_that_never_joins_is_given_up_so_that_it_can_be_started_again() 
 def test_a_group_that_does_not_leave_in_time_does_not_hold_the_stop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(kafka_agents, "STOP_WITHIN", 0.3)
+    monkeypatch.setattr(kafka_groups, "STOP_WITHIN", 0.3)
 
     class Lingering(StuckGroup):
         async def start(self) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import faust
 import pytest
 
-from hub.runtime.transports.kafka import KafkaOptions, decode_headers, encode_headers
-from hub.runtime.transports.kafka_agents import credentials
+from hub.runtime.transports.kafka.options import KafkaOptions, credentials
+from hub.runtime.transports.kafka.topology import decode_headers, encode_headers
 
 
 def test_a_url_names_brokers_and_tuning_and_passes_other_options_to_librdkafka() -> None:

@@ -1,35 +1,4 @@
-"""Kafka: one topic per event type, a retry topic per hub consumer, consumer groups as queues.
-
-Mapping of the port's addressing (see ``docs/kafka.md``):
-
-- publish to ``hub.events`` with routing key = event type -> topic named as the type; the
-  message key is the event ``subject`` (``Outgoing.key``), so one business object's events
-  stay in order on one partition; the value is the structured CloudEvent, unchanged;
-- publish to the direct exchange ``""`` with routing key = a queue ``hub.<consumer>`` -> the
-  topic of that name, the consumer's **retry topic**: delayed retries and dead-letter replays
-  reach only the consumer that failed;
-- a queue is a consumer group named as the queue, subscribed to the topics of its bindings
-  (AMQP-style ``*``/``#`` patterns are matched against the existing topics when the group
-  starts) and to its retry topic. Like a new RabbitMQ queue, a new group gets what is published
-  after ``setup``: the end offsets of its partitions are committed for it then. Bindings are
-  kept in the compacted topic ``hub.topology`` (key = queue), so that every process
-  (``hub publish``, ``hub queues``, a second worker) sees the same topology, as RabbitMQ keeps
-  bindings in the broker.
-
-Headers travel as Kafka headers (values JSON-encoded, so ``x-hub-attempt`` stays an integer),
-plus ``content-type`` and ``message-id`` (the event id). The producer waits for every delivery
-report with ``acks=all`` and idempotence on. Consumption runs faust agents
-(``kafka_agents``).
-
-URL: ``kafka://host:port[,host:port][?option=value...]``; options: ``partitions`` and
-``replication`` (for topics ``setup`` creates), ``declare=0`` (do not create topics with the
-admin API but let the broker auto-create them on first use, as librdkafka's mock cluster,
-which has no CreateTopics, needs), ``session_timeout`` / ``rebalance_timeout`` /
-``heartbeat`` (seconds, consumer group tuning), ``commit_interval`` (seconds),
-``fetch_max_wait`` (seconds a fetch may wait for data; the mock cluster always waits it out).
-Any other option is a librdkafka setting for the producer and admin clients; the security
-ones (``security.protocol``, ``sasl.*``, ``ssl.*``) are given to the faust consumers too.
-"""
+"""``KafkaTransport``: the port's addressing on topics and consumer groups (see the package)."""
 
 from __future__ import annotations
 
@@ -39,12 +8,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qsl
 
 from confluent_kafka import Consumer as RawConsumer
-from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from hub.errors import TransientError
@@ -59,118 +25,24 @@ from hub.runtime.transport import (
     Unroutable,
     topic_matches,
 )
+from hub.runtime.transports.kafka.groups import run_groups
+from hub.runtime.transports.kafka.options import KafkaOptions
+from hub.runtime.transports.kafka.producer import Record, RecordProducer
+from hub.runtime.transports.kafka.topology import (
+    MEMBERS_TOPIC,
+    MESSAGE_ID,
+    POSITIONS_TOPIC,
+    PRESENCE_STALE,
+    TOPOLOGY_TOPIC,
+    changelog_topic,
+    encode_headers,
+    read_topic,
+    view_topic,
+    wild,
+)
 from schemas import CONTENT_TYPE, EVENT_DATA
 
 log = logging.getLogger(__name__)
-
-TOPOLOGY_TOPIC = "hub.topology"
-POSITIONS_TOPIC = "hub.positions"
-MEMBERS_TOPIC = "hub.members"
-#: Seconds between a running group member's presence records, and after which one is stale.
-PRESENCE_EVERY = 5.0
-PRESENCE_STALE = 3 * PRESENCE_EVERY
-MESSAGE_ID = "message-id"
-WILDCARDS = ("*", "#")
-PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-
-
-@dataclass(frozen=True)
-class KafkaOptions:
-    brokers: tuple[str, ...]
-    partitions: int = 3
-    replication: int | None = None  # default: min(3, brokers in the cluster)
-    session_timeout: float = 30.0
-    rebalance_timeout: float = 60.0
-    heartbeat: float = 3.0
-    commit_interval: float = 1.0
-    fetch_max_wait: float | None = None  # seconds; default faust's 1.5
-    declare: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def protocol(self) -> str:
-        return self.extra.get("security.protocol", "PLAINTEXT").upper()
-
-    @property
-    def mechanism(self) -> str:
-        return (
-            self.extra.get("sasl.mechanism") or self.extra.get("sasl.mechanisms") or "PLAIN"
-        ).upper()
-
-    @property
-    def bootstrap(self) -> str:
-        return ",".join(self.brokers)
-
-    def client(self, **config: Any) -> dict[str, Any]:
-        """librdkafka settings: the bootstrap servers, the URL's other options (e.g.
-        ``security.protocol``), then ``config``."""
-        return {"bootstrap.servers": self.bootstrap, **self.extra, **config}
-
-    @classmethod
-    def parse(cls, url: str) -> KafkaOptions:
-        rest = url.split("://", 1)[1]
-        hosts, _, query = rest.partition("?")
-        brokers = tuple(h.strip().rstrip("/") for h in hosts.split(",") if h.strip())
-        if not brokers:
-            raise ValueError(f"no broker in {url!r}")
-        opts = dict(parse_qsl(query))
-        known = {
-            "partitions": int,
-            "replication": int,
-            "session_timeout": float,
-            "rebalance_timeout": float,
-            "heartbeat": float,
-            "commit_interval": float,
-            "fetch_max_wait": float,
-            "declare": lambda v: v.lower() not in {"0", "false", "no"},
-        }
-        values: dict[str, Any] = {
-            k: conv(opts.pop(k))  # type: ignore[operator]
-            for k, conv in known.items()
-            if k in opts
-        }
-        options = cls(brokers, **values, extra=opts)
-        if options.protocol not in PROTOCOLS:
-            raise ValueError(
-                f"security.protocol {options.protocol!r} is not one of {', '.join(PROTOCOLS)}"
-            )
-        if options.protocol.startswith("SASL_"):
-            if options.mechanism not in MECHANISMS:
-                raise ValueError(
-                    f"sasl.mechanism {options.mechanism!r} is not one of {', '.join(MECHANISMS)}"
-                )
-            if not opts.get("sasl.username") or "sasl.password" not in opts:
-                raise ValueError(f"{options.protocol} needs sasl.username and sasl.password")
-        return options
-
-
-#: The Kafka binding's header prefix for CloudEvents attributes (binary content mode).
-BINARY_PREFIX = "ce_"
-
-
-def encode_headers(headers: Mapping[str, Any]) -> list[tuple[str, bytes]]:
-    return [(k, json.dumps(v).encode()) for k, v in headers.items()]
-
-
-def decode_headers(
-    raw: Sequence[tuple[str, bytes | None]] | Mapping[str, bytes | None] | None,
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    pairs = raw.items() if isinstance(raw, Mapping) else raw or ()
-    for k, v in pairs:
-        if v is None:
-            out[k] = None
-            continue
-        if k.startswith(BINARY_PREFIX):
-            # CloudEvents binary mode: the binding's headers are plain UTF-8 text, not JSON
-            out[k] = v.decode("utf-8", "replace")
-            continue
-        try:
-            out[k] = json.loads(v)
-        except (ValueError, UnicodeDecodeError):
-            out[k] = v.decode("utf-8", "replace")
-    return out
 
 
 class KafkaTransport(ConsumesInBatches):
@@ -178,15 +50,12 @@ class KafkaTransport(ConsumesInBatches):
         self.url = url
         self.options = KafkaOptions.parse(url)
         self.publish_timeout = publish_timeout
-        self._lock = threading.Lock()
-        self._producer: Producer | None = None
+        self._producer = RecordProducer(self.options, publish_timeout)
         self._topology: dict[str, list[str]] = {}
 
     # --- topology --------------------------------------------------------------------------
 
     def setup(self, bindings: Mapping[str, Sequence[str]]) -> None:
-        from hub.runtime.transports.kafka_view import changelog_topic, view_topic
-
         topics = {TOPOLOGY_TOPIC: 1, POSITIONS_TOPIC: 1, MEMBERS_TOPIC: 1}
         if self.options.declare:  # the contract's types too: the hub publishes the outbound ones
             topics.update(dict.fromkeys(EVENT_DATA, self.options.partitions))
@@ -195,7 +64,7 @@ class KafkaTransport(ConsumesInBatches):
             topics[view_topic(queue)] = self.options.partitions
             topics[changelog_topic(queue)] = self.options.partitions
             for p in patterns:
-                if not any(w in p.split(".") for w in WILDCARDS):
+                if not wild(p):
                     topics[p] = self.options.partitions
         self.create_topics(topics)
         changed = {q: sorted(set(p)) for q, p in bindings.items()}
@@ -260,7 +129,7 @@ class KafkaTransport(ConsumesInBatches):
         """Create missing topics (name -> partitions); compacted for the hub's own metadata.
         With ``declare=0``, ask for their metadata instead, which auto-creates them."""
         if not self.options.declare:
-            producer = self._get_producer()
+            producer = self._producer.client()
             try:
                 for name in topics:
                     producer.list_topics(name, timeout=10)
@@ -318,14 +187,14 @@ class KafkaTransport(ConsumesInBatches):
         its wildcard bindings match (resolved now: faust cannot subscribe by pattern, so a
         group picks up a new matching topic when it starts again)."""
         patterns = self.bindings_of(queue)
-        topics = {queue, *(p for p in patterns if not _wild(p))}
-        wild = [p for p in patterns if _wild(p)]
-        if wild:
+        topics = {queue, *(p for p in patterns if not wild(p))}
+        wildcards = [p for p in patterns if wild(p)]
+        if wildcards:
             try:
-                existing = self._get_producer().list_topics(timeout=10).topics
+                existing = self._producer.client().list_topics(timeout=10).topics
             except KafkaException as e:
                 raise TransientError(f"Kafka unavailable: {e}") from None
-            topics |= {t for t in existing if any(topic_matches(p, t) for p in wild)}
+            topics |= {t for t in existing if any(topic_matches(p, t) for p in wildcards)}
         return sorted(topics)
 
     # --- publish ---------------------------------------------------------------------------
@@ -366,52 +235,8 @@ class KafkaTransport(ConsumesInBatches):
         self._topology.update(self.topology())
         return any_bound()
 
-    def _produce(self, records: Sequence[tuple[str, str | None, bytes | None, list[Any]]]) -> None:
-        if not records:
-            return
-        errors: list[str] = []
-
-        def report(err: KafkaError | None, _msg: Any) -> None:
-            if err is not None:
-                errors.append(str(err))
-
-        with self._lock:
-            producer = self._get_producer()
-            try:
-                for topic, key, value, headers in records:
-                    while True:
-                        try:
-                            producer.produce(
-                                topic,
-                                value=value,
-                                key=key.encode() if key is not None else None,
-                                headers=headers,
-                                on_delivery=report,
-                            )
-                            break
-                        except BufferError:  # the local queue is full: let it drain
-                            producer.poll(0.1)
-                left = producer.flush(self.publish_timeout)
-            except KafkaException as e:
-                raise TransientError(f"Kafka publish failed: {e}") from None
-        if left:
-            raise TransientError(f"Kafka did not confirm {left} message(s) in time")
-        if errors:
-            raise TransientError(f"Kafka refused {len(errors)} message(s): {errors[0]}")
-
-    def _get_producer(self) -> Producer:
-        if self._producer is None:
-            self._producer = Producer(
-                self.options.client(
-                    **{
-                        "acks": "all",
-                        "enable.idempotence": True,
-                        "linger.ms": 2,
-                        "message.timeout.ms": int(self.publish_timeout * 1000),
-                    }
-                )
-            )
-        return self._producer
+    def _produce(self, records: Sequence[Record]) -> None:
+        self._producer.produce(records)
 
     def mark_positions(self, group: str, positions: Mapping[tuple[str, int], int]) -> None:
         """Record the highest offset handed to the runtime per partition (redelivery marks)."""
@@ -438,8 +263,6 @@ class KafkaTransport(ConsumesInBatches):
         max_batch: int,
         stop: threading.Event,
     ) -> None:
-        from hub.runtime.transports.kafka_agents import run_groups
-
         run_groups(self, list(queues), on_batch, max(1, max_batch), prefetch, stop)
 
     # --- operator views --------------------------------------------------------------------
@@ -499,56 +322,4 @@ class KafkaTransport(ConsumesInBatches):
             raise TransientError(f"Kafka unavailable: {e}") from None
 
     def close(self) -> None:
-        with self._lock:
-            producer, self._producer = self._producer, None
-        if producer is not None:
-            producer.flush(5)
-
-
-def _wild(pattern: str) -> bool:
-    return any(w in pattern.split(".") for w in WILDCARDS)
-
-
-def read_topic(
-    options: KafkaOptions, topic: str, timeout: float = 10.0
-) -> list[tuple[str, bytes | None]]:
-    """Every (key, value) of ``topic`` from the beginning up to its current end."""
-    consumer = RawConsumer(
-        options.client(
-            **{"group.id": "hub.reader", "enable.auto.commit": False, "enable.partition.eof": True}
-        )
-    )
-    out: list[tuple[str, bytes | None]] = []
-    try:
-        metadata = consumer.list_topics(topic, timeout=timeout)
-        info = metadata.topics.get(topic)
-        if info is None or info.error is not None:
-            return out
-        tps, remaining = [], set()
-        for p in info.partitions:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, p), timeout=timeout, cached=False
-            )
-            if high > low:
-                tps.append(TopicPartition(topic, p, low))
-                remaining.add(p)
-        if not tps:
-            return out
-        consumer.assign(tps)
-        deadline = time.monotonic() + timeout
-        while remaining and time.monotonic() < deadline:
-            msg = consumer.poll(0.2)
-            if msg is None:
-                continue
-            error = msg.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    remaining.discard(msg.partition())
-                continue
-            key = msg.key()
-            out.append((key.decode() if key else "", msg.value()))
-        return out
-    except KafkaException as e:
-        raise TransientError(f"Kafka unavailable: {e}") from None
-    finally:
-        consumer.close()
+        self._producer.close()

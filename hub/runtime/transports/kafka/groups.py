@@ -37,30 +37,27 @@ import logging
 import os
 import shutil
 import socket
-import ssl
 import tempfile
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 import faust
-from faust.auth import Credentials
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP, EventT, StreamT
 
-from hub.runtime.transport import Delivery
-from hub.runtime.transports.kafka import (
+from hub.runtime.transport import Delivery, PartitionLag
+from hub.runtime.transports.kafka.options import KafkaOptions, credentials
+from hub.runtime.transports.kafka.topology import (
     MESSAGE_ID,
     POSITIONS_TOPIC,
     PRESENCE_EVERY,
-    KafkaOptions,
-    KafkaTransport,
     decode_headers,
     read_topic,
 )
-from hub.runtime.transports.kafka_view import StreamView
+from hub.runtime.transports.kafka.view import StreamView
 
 # a group that has not joined within twice its rebalance timeout is started again; leaving one
 # takes at most STOP_WITHIN seconds (what it has not committed is read again by the next owner)
@@ -71,8 +68,31 @@ for _noisy in ("faust", "mode", "aiokafka"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 
+class Broker(Protocol):
+    """What a consumer group needs of the transport it consumes for (``KafkaTransport``)."""
+
+    @property
+    def options(self) -> KafkaOptions: ...
+
+    def topics_of(self, queue: str) -> list[str]:
+        """The topics ``queue`` reads."""
+        ...
+
+    def partition_lag(self, queue: str) -> list[PartitionLag]:
+        """The lag of every partition of ``queue``'s topics behind its committed offset."""
+        ...
+
+    def mark_positions(self, group: str, positions: Mapping[tuple[str, int], int]) -> None:
+        """Record the highest offset handed to the runtime per partition."""
+        ...
+
+    def announce(self, group: str, member: str, *, alive: bool) -> None:
+        """Record that ``member`` of ``group`` is running (``alive``) or has left."""
+        ...
+
+
 def run_groups(
-    transport: KafkaTransport,
+    transport: Broker,
     queues: Sequence[str],
     on_batch: Callable[[list[Delivery]], object],
     max_batch: int,
@@ -95,7 +115,7 @@ def run_groups(
 
 
 def _run_groups(
-    transport: KafkaTransport,
+    transport: Broker,
     queues: Sequence[str],
     on_batch: Callable[[list[Delivery]], object],
     max_batch: int,
@@ -166,34 +186,6 @@ async def _unless_stopped(
     return True
 
 
-def credentials(opts: KafkaOptions) -> Credentials | None:
-    """The URL's librdkafka security settings as faust credentials, so the consumer groups
-    connect as the producer and the admin client do (``KafkaOptions.parse`` checked them)."""
-    if opts.protocol == "PLAINTEXT":
-        return None
-    context = None
-    if opts.protocol in {"SSL", "SASL_SSL"}:
-        get = opts.extra.get
-        context = ssl.create_default_context(cafile=get("ssl.ca.location"))
-        if get("ssl.certificate.location"):
-            context.load_cert_chain(
-                get("ssl.certificate.location", ""),
-                get("ssl.key.location"),
-                get("ssl.key.password"),
-            )
-        if get("enable.ssl.certificate.verification", "true").lower() == "false":
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        if opts.protocol == "SSL":
-            return faust.SSLCredentials(context)
-    return faust.SASLCredentials(
-        username=opts.extra["sasl.username"],
-        password=opts.extra["sasl.password"],
-        ssl_context=context,
-        mechanism=opts.mechanism,
-    )
-
-
 class _ConsumerThread(faust_kafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
@@ -226,7 +218,7 @@ class _App(faust.App):
 class ConsumerGroup:
     def __init__(
         self,
-        transport: KafkaTransport,
+        transport: Broker,
         queue: str,
         on_batch: Callable[[list[Delivery]], object],
         max_batch: int,

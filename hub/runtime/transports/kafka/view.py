@@ -25,9 +25,16 @@ from typing import Any
 import faust
 from faust.types import EventT, StreamT
 
+from hub.runtime.transports.kafka.options import KafkaOptions
+from hub.runtime.transports.kafka.topology import (
+    VIEW_TABLE,
+    changelog_topic,
+    read_topic,
+    view_topic,
+)
+
 WINDOW = 60.0
 EXPIRES = 3600.0
-TABLE = "view"
 
 _live: dict[str, StreamView] = {}
 _live_lock = threading.Lock()
@@ -45,20 +52,12 @@ class WindowStats:
     latency_max_ms: float
 
 
-def view_topic(queue: str) -> str:
-    return f"{queue}.view"
-
-
-def changelog_topic(queue: str) -> str:
-    return f"{queue}-{TABLE}-changelog"
-
-
 class StreamView:
     def __init__(self, app: faust.App, queue: str) -> None:
         self.queue = queue
         self.topic = app.topic(view_topic(queue), key_serializer="raw", value_serializer="json")
         self.table: Any = app.Table(
-            TABLE,
+            VIEW_TABLE,
             default=dict,
             schema=faust.Schema(key_serializer="json", value_serializer="json"),
         )
@@ -156,8 +155,6 @@ def snapshot() -> list[WindowStats]:
 def read_view(broker_url: str, queues: Sequence[str]) -> list[WindowStats]:
     """Every window of ``queues`` still in their table changelogs, newest first
     (``broker_url``: the ``kafka://`` URL)."""
-    from hub.runtime.transports.kafka import KafkaOptions, read_topic
-
     options = KafkaOptions.parse(broker_url)
     rows: dict[tuple[str, str, float], WindowStats] = {}
     for queue in queues:
