@@ -135,3 +135,43 @@ def test_the_contact_center_profiles_are_default_roles_that_open_tickets() -> No
     for role in ("desk_operator", "master_operator", "supervisor"):
         grants = DEFAULT_ROLES[role].grants["tickets"]
         assert {"access", "view", "include"} <= grants and "delete" not in grants
+
+
+def test_an_omnichannel_contact_is_refused_with_the_first_reason_that_applies() -> None:
+    from hub.contact.occurrences import refusal
+    from schemas.events import ContactReceived
+
+    config = parse(demo_raw())
+    ana = viewer(config, "ana")
+
+    def contact(**data: Any) -> ContactReceived:
+        body = {
+            "contact_id": "WA-1",
+            "channel": "chat",
+            "customer": {"id": "C-1"},
+            "form": "invoice-copy",
+            "fields": {"invoice": "NF-1"},
+            "agent": "ana",
+            "received_at": "2026-11-24T12:00:00Z",
+            **data,
+        }
+        return ContactReceived.model_validate(body)
+
+    assert refusal(config, contact(), ana) is None
+    # a configuration stored before its process was checked: the process is not enabled
+    tt = config.ticket_types["cc.invoice-copy"].model_copy(update={"omnichannel": False})
+    older = config.model_copy(
+        update={"ticket_types": {**config.ticket_types, "cc.invoice-copy": tt}}
+    )
+    cases = [
+        (config, contact(form="nope"), ana, "unknown_form"),
+        (config, contact(form="transcript"), ana, "form_not_enabled"),
+        (config, contact(), viewer(config, "bruno"), "group_not_authorised"),
+        (config, contact(), None, "group_not_authorised"),
+        (older, contact(), ana, "process_not_enabled"),
+        (config, contact(fields={"invoice": "NF-1", "colour": "red"}), ana, "invalid_fields"),
+        (config, contact(fields={}), ana, "invalid_fields"),
+    ]
+    for cfg, received, agent, reason in cases:
+        refused = refusal(cfg, received, agent)
+        assert refused is not None and refused.reason == reason, (received, refused)
