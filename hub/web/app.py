@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from hub import __version__
 from hub.web import (
     api_companies,
+    api_contact,
     api_ops,
     api_people,
     api_settings_ftp,
@@ -65,6 +66,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(api_tickets.router)
     app.include_router(api_ops.router)
     app.include_router(api_people.router)
+    app.include_router(api_contact.router)
     app.include_router(api_settings_ftp.router)
     app.include_router(api_settings_smtp.router)
     app.include_router(api_companies.router)
