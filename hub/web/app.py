@@ -24,6 +24,7 @@ from hub.web import (
     api_tickets,
     console,
     console_companies,
+    console_desk,
     console_letters,
     console_people,
     console_settings_ftp,
@@ -76,6 +77,7 @@ def create_app(ctx: WebContext) -> FastAPI:
         console_tickets,
         console_people,
         console_companies,
+        console_desk,
         console_settings_ftp,
         console_settings_smtp,
     ):
