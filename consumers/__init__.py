@@ -5,6 +5,7 @@ from consumers import (
     edu_requests,
     erp_companies,
     finance_agreements,
+    omni_contacts,
     platform_users,
 )
 from hub.runtime.registry import Consumer
@@ -15,4 +16,5 @@ ALL: list[Consumer] = [
     edu_requests.consumer,
     platform_users.consumer,
     erp_companies.consumer,
+    omni_contacts.consumer,
 ]

@@ -46,7 +46,7 @@ topic omni.contact.rejected "$P" --config retention.ms=1209600000
 
 # Each hub consumer's retry topic (delayed retries and dead-letter replays, hub.<consumer>),
 # its streaming-view topic and the view table's changelog (same partitions as the view topic).
-for consumer in finance-agreements edu-refdata edu-requests platform-users erp-companies; do
+for consumer in finance-agreements edu-refdata edu-requests platform-users erp-companies omni-contacts; do
   topic "hub.$consumer" "$P" --config retention.ms=1209600000
   topic "hub.$consumer.view" "$P" --config retention.ms=86400000
   topic "hub.$consumer-view-changelog" "$P" --config cleanup.policy=compact

@@ -22,6 +22,7 @@ from hub.cli import (
     users,
 )
 from hub.cli import config as config_cli
+from hub.cli import contact as contact_cli
 from hub.cli import tickets as tickets_cli
 from hub.cli.common import fail
 from hub.errors import HubError
@@ -48,6 +49,8 @@ app.add_typer(users.roles, name="roles")
 app.add_typer(settings_cli.app, name="settings")
 app.add_typer(companies.companies, name="companies")
 app.add_typer(companies.branches, name="branches")
+app.add_typer(contact_cli.scripts, name="scripts")
+app.add_typer(contact_cli.forms, name="forms")
 
 
 def store_error(error: DBAPIError) -> str:

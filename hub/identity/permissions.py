@@ -108,6 +108,32 @@ DEFAULT_ROLES: dict[str, RoleDef] = {
         _all(CRM_MODULES, ("access", "view", "include", "edit", "filter")),
         builtin=True,
     ),
+    # the contact center's profiles (seed 003): they see only the script items authorised to
+    # them; recording an occurrence opens or adds to a ticket (tickets:include)
+    "desk_operator": RoleDef(
+        "desk_operator",
+        "Desk operator",
+        "own",
+        _all(("tickets",), ("access", "view", "include", "edit", "filter")),
+        builtin=True,
+    ),
+    "master_operator": RoleDef(
+        "master_operator",
+        "Master operator",
+        "subordinates",
+        _all(("tickets",), ("access", "view", "include", "edit", "export", "filter")),
+        builtin=True,
+    ),
+    "supervisor": RoleDef(
+        "supervisor",
+        "Supervisor",
+        "subordinates",
+        {
+            **_all(("tickets",), ("access", "view", "include", "edit", "export", "filter")),
+            "operations": frozenset({"access", "view"}),
+        },
+        builtin=True,
+    ),
 }
 
 

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from hub import __version__
 from hub.web import (
     api_companies,
+    api_contact,
     api_ops,
     api_people,
     api_settings_ftp,
@@ -23,6 +24,7 @@ from hub.web import (
     api_tickets,
     console,
     console_companies,
+    console_desk,
     console_letters,
     console_people,
     console_settings_ftp,
@@ -65,6 +67,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.include_router(api_tickets.router)
     app.include_router(api_ops.router)
     app.include_router(api_people.router)
+    app.include_router(api_contact.router)
     app.include_router(api_settings_ftp.router)
     app.include_router(api_settings_smtp.router)
     app.include_router(api_companies.router)
@@ -74,6 +77,7 @@ def create_app(ctx: WebContext) -> FastAPI:
         console_tickets,
         console_people,
         console_companies,
+        console_desk,
         console_settings_ftp,
         console_settings_smtp,
     ):

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
 from hub.companies.service import CompanyExists, CompanyInUse, CompanyNotFound
+from hub.contact.desk import ScriptItemNotFound
 from hub.errors import HubError, TransientError
 from hub.files.servers import FileServerFailed, FileServerNotFound
 from hub.identity.permissions import Forbidden
@@ -49,6 +50,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (CompanyExists, 409),
     (CompanyInUse, 409),
     (wf.TicketNotFound, 404),
+    (ScriptItemNotFound, 404),
     (DeadLetterNotFound, 404),
     (wf.PermissionDenied, 403),
     (wf.Conflict, 409),

@@ -19,6 +19,7 @@ from hub.workflow.config import (
     TicketType,
     WorkflowConfig,
 )
+from hub.workflow.script_checks import check_forms, check_scripts
 from hub.workflow.templates import path_problem, placeholders
 from schemas.events import EVENT_DATA
 
@@ -38,6 +39,9 @@ NAMED = frozenset(
         "parameters",
         "stages",
         "fields",
+        "forms",
+        "scripts",
+        "translations",
     }
 )
 _ACTION_TAGS = frozenset({"emit", "require_reason", "set_field"})
@@ -100,6 +104,8 @@ def check(
     for type_id, ticket_type in config.ticket_types.items():
         problems.extend(check_ticket_type(f"ticket_types[{type_id}]", ticket_type, config, people))
     problems.extend(_check_agreement_templates(config, people))
+    problems.extend(check_forms(config))
+    problems.extend(check_scripts(config, people))
     return problems
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from hub.workflow.scripts import Form, ScriptItem
 from schemas.types import Money
 
 _SHORT_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -231,6 +232,10 @@ class TicketType(Strict):
     billing: Billing | None = None
     stages: dict[str, Stage] = Field(default_factory=dict)
     flows: list[Flow] = Field(default_factory=list)
+    omnichannel: bool = Field(
+        default=False,
+        description="Its flow is a process enabled for the omnichannel desk (forms may link it).",
+    )
 
     @property
     def default_stage(self) -> str:
@@ -269,6 +274,8 @@ class WorkflowConfig(Strict):
     delivery_locations: dict[str, DeliveryLocation] = Field(default_factory=dict)
     ticket_types: dict[str, TicketType] = Field(default_factory=dict)
     agreement_templates: dict[str, AgreementTemplate] = Field(default_factory=dict)
+    forms: dict[str, Form] = Field(default_factory=dict)
+    scripts: dict[str, ScriptItem] = Field(default_factory=dict)
 
     def ticket_type(self, type_id: str) -> TicketType:
         """The ticket type ``type_id``; raises ``WorkflowError`` when unknown."""

@@ -34,6 +34,8 @@ KINDS = {
     "delivery_locations": "delivery location",
     "ticket_types": "ticket type",
     "agreement_templates": "agreement template",
+    "forms": "form",
+    "scripts": "script item",
 }
 _ROUNDS = 200
 _UNKNOWN = re.compile(r"unknown [a-z ]+ '([^']*)'")

@@ -41,9 +41,10 @@ Status = Literal["open", "completed", "cancelled"]
 @dataclass(frozen=True)
 class StageChange:
     """One line of the stage history. ``kind``: open, move, transfer (holder changed), cancel,
-    classify (classification changed; ``reason`` says from what to what)."""
+    classify (classification changed; ``reason`` says from what to what), occurrence (a
+    contact-center occurrence added to the ticket at its stage; ``reason`` names it)."""
 
-    kind: Literal["open", "move", "transfer", "cancel", "classify"]
+    kind: Literal["open", "move", "transfer", "cancel", "classify", "occurrence"]
     from_stage: str | None
     to_stage: str
     reason: str | None
@@ -339,6 +340,16 @@ class Ticket:
         entry = Comment(by, now, text.strip())
         self.comments.append(entry)
         return entry
+
+    def add_occurrence(self, note: str, by: str, *, now: datetime) -> StageChange:
+        """Record a contact-center occurrence on the open ticket: a line of its stage history
+        (the stage does not change) and the note in its discussion."""
+        self._require_open("take an occurrence")
+        permissions.identify(self.people, by, self.customer_id)
+        change = StageChange("occurrence", self.stage, self.stage, note, by, now, self.holder)
+        self.changes.append(change)
+        self.comments.append(Comment(by, now, note))
+        return change
 
     def check_may_attach(self, by: str) -> None:
         """Attachments follow the discussion's rule: while open, any attendant or the customer."""

@@ -35,7 +35,11 @@ def test_random_moves_never_break_the_flow(
     type_id: str, attempts: list[tuple[str, str | None, str, bool]]
 ) -> None:
     tt = CONFIG.ticket_types[type_id]
-    params = {"discipline": "MAT101"} if type_id == "edu.second-call-exam" else {}
+    params: dict[str, object] = {
+        "edu.second-call-exam": {"discipline": "MAT101"},
+        "cc.invoice-copy": {"invoice": "NF-1"},
+        "cc.transcript": {"ra": "RA-1"},
+    }.get(type_id, {})
     if type_id == "finance.agreement-approval":
         params = {
             "agreement_id": "A",
