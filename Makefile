@@ -20,7 +20,8 @@ run: $(STAMP)  ## the hub on its embedded default: SQLite store, SQLite broker, 
 test: $(STAMP)  ## the whole suite; service tests skip without the service, fail under CI=true
 	$(BIN)/ruff check hub consumers producers schemas tests
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 -m "not disruptive"  # two workers: each test has its own vhost, database, ports
+	$(BIN)/pytest -m disruptive  # tests that stop or restart a shared service run alone, after
 
 schemas: $(STAMP)  ## regenerate schemas/json from the models
 	$(BIN)/python -m schemas.generate
