@@ -208,6 +208,8 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "branches set": (("branches", "set", "ours-co", "b1", "--name", "x", *t), None),
         "branches duplicate": (("branches", "duplicate", "ours-co", "b1", "b2", *t), None),
         "branches delete": (("branches", "delete", "ours-co", "b1", *t), None),
+        "scripts tree": (("scripts", "tree", "--user", "only-ours", "--json", *t), None),
+        "forms list": (("forms", "list", "--json", *t), None),  # acme's own (the demo's)
     }
     refused = {  # what acme is told, where it names the default tenant's things
         "queues": "only the default tenant's operators",
@@ -241,6 +243,7 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "branches set": "has no company 'ours-co'",
         "branches duplicate": "has no company 'ours-co'",
         "branches delete": "has no company 'ours-co'",
+        "scripts tree": "unknown or inactive user 'only-ours'",
     }
     listed = set(calls) | set(NOT_TENANT_DATA)
     assert set(verbs()) <= listed, f"verbs without an isolation check: {set(verbs()) - listed}"
