@@ -74,11 +74,14 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_duplicates_nothing(
 
     proc = start_hub(env, log)
     try:
-        wait_until(
-            lambda: sum(_effects(process_tier["database_url"]).values()) >= n,
-            timeout=90,
-            what="every event handled after the restart",
-        )
+        try:
+            wait_until(
+                lambda: sum(_effects(process_tier["database_url"]).values()) >= n,
+                timeout=90,
+                what="every event handled after the restart",
+            )
+        except AssertionError as e:
+            raise AssertionError(_why_missing(process_tier, "K-", n, log)) from e
         # every delivery settled: a second effect of a redelivered event would be committed
         wait_settled(process_tier["broker_url"], ["hub.ledger"], timeout=60)
         effects = _effects(process_tier["database_url"])
@@ -168,11 +171,30 @@ def test_sigterm_stops_gracefully(process_tier: dict[str, str], tmp_path: Path) 
     assert "hub stopped" in log.read_text()
     proc = start_hub(env, log)
     try:
-        wait_until(
-            lambda: sum(_effects(process_tier["database_url"]).values()) >= 200,
-            timeout=60,
-            what="the rest handled after a restart",
-        )
+        try:
+            wait_until(
+                lambda: sum(_effects(process_tier["database_url"]).values()) >= 200,
+                timeout=60,
+                what="the rest handled after a restart",
+            )
+        except AssertionError as e:
+            raise AssertionError(_why_missing(process_tier, "G-", 200, log)) from e
         assert max(_effects(process_tier["database_url"]).values()) == 1
     finally:
         stop(proc)
+
+
+def _why_missing(tier: dict[str, str], prefix: str, n: int, log: Path) -> str:
+    """What a test that waited in vain prints: the items missing, what the broker still holds
+    for the consumer, and the end of the hub's log."""
+    effects = _effects(tier["database_url"])
+    missing = [f"{prefix}{i}" for i in range(n) if f"{prefix}{i}" not in effects]
+    from tests.support.ledger import consumer
+
+    transport = transport_for(tier["broker_url"])
+    try:
+        stats = transport.stats([consumer.queue])
+    finally:
+        transport.close()
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+    return f"missing {missing[:20]} ({len(missing)} in all); broker: {stats}\nlog:\n{tail}"

@@ -16,6 +16,7 @@ from hub.runtime.transport import DIRECT, EVENTS_EXCHANGE, Delivery, Outgoing, U
 from hub.runtime.transports import transport_for
 from hub.runtime.transports.kafka import KafkaTransport
 from hub.runtime.transports.kafka.groups import ConsumerGroup
+from hub.runtime.transports.kafka.topology import first_record_at
 from hub.runtime.transports.kafka.view import read_view, snapshot
 from tests.support.harness import item_event, wait_until
 from tests.support.kafka import mock_kafka_cluster
@@ -133,6 +134,23 @@ def test_offsets_are_committed_after_the_ack_and_a_requeue_is_delivered_again(
         again = [d for d in seen if json.loads(d.body)["subject"] == "R-2"]
         assert [d.delivery_count for d in again] == [1, 2]
         assert {json.loads(d.body)["subject"] for d in seen} == {"R-1", "R-2", "R-3"}
+
+
+def test_the_next_record_of_a_partition_passes_over_the_markers_transactions_leave(
+    kafka: KafkaTransport,
+) -> None:
+    """What a group asks when faust hands over a message after a hole in the offsets: whether
+    the offsets in between hold records (read again) or only transaction markers (skipped)."""
+    from confluent_kafka import Producer
+
+    producer = Producer(kafka.options.client(**{"transactional.id": "erp-outbox"}))
+    producer.init_transactions(10)
+    for body in (b"a", b"b"):  # each transaction: one record, then its marker
+        producer.begin_transaction()
+        producer.produce("erp.events", body, partition=0)
+        producer.commit_transaction(10)
+    found = [first_record_at(kafka.options, "erp.events", 0, o) for o in range(5)]
+    assert found == [0, 2, 2, None, None]
 
 
 def test_a_message_handed_out_but_never_committed_is_a_redelivery_for_the_next_worker(

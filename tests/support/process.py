@@ -27,7 +27,7 @@ def hub_env(tier: dict[str, str], **extra: str) -> dict[str, str]:
             "HUB_BROKER_URL": tier["broker_url"],
             "HUB_DATABASE_URL": tier["database_url"],
             "PYTHONPATH": str(ROOT),
-            "HUB_LOG_LEVEL": "INFO",
+            "HUB_LOG_LEVEL": os.environ.get("HUB_TEST_LOG_LEVEL", "INFO"),
             # a free port: several test runs share this machine
             "HUB_HTTP_PORT": "0",
         }

@@ -42,7 +42,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import faust
 from faust.transport.drivers import aiokafka as faust_kafka
@@ -55,6 +55,7 @@ from hub.runtime.transports.kafka.topology import (
     POSITIONS_TOPIC,
     PRESENCE_EVERY,
     decode_headers,
+    first_record_at,
     read_topic,
 )
 from hub.runtime.transports.kafka.view import StreamView
@@ -199,6 +200,20 @@ class _Consumer(faust_kafka.Consumer):
     def _new_consumer_thread(self) -> Any:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        """faust counts every offset it did not hand over as acknowledged (and the one it hands
+        over with them), so that an offset is committed past messages never handled. Here only
+        offsets the broker confirms hold no record are skipped (``skip``)."""
+
+    def committed(self, tp: TP) -> int | None:
+        """The offset ``tp`` is committed at (the next to read), when known and above 0."""
+        offset = self._committed_offset.get(tp)
+        return None if offset is None else int(offset)
+
+    async def skip(self, tp: TP, first: int, last: int) -> None:
+        """Let commits pass over ``first``..``last`` of ``tp``: offsets that hold no record."""
+        await super()._add_gap(tp, first, last)
+
 
 class _Transport(faust_kafka.Transport):
     Consumer = _Consumer
@@ -235,6 +250,8 @@ class ConsumerGroup:
         self.handler = handler
         self.seen: dict[tuple[str, int], int] = {}  # highest offset handed out per partition
         self.rewinding: dict[TP, int] = {}  # partition -> offset it was sought back to
+        self.expected: dict[TP, int] = {}  # partition -> the offset it should hand over next
+        self.resyncing: dict[TP, int] = {}  # partition -> offset sought back to after a hole
         self.idle = asyncio.Event()
         self.idle.set()
         self.stopping = False
@@ -311,13 +328,17 @@ class ConsumerGroup:
             log.debug("presence of %s not recorded: %s", self.queue, e)
 
     async def _on_assigned(self, sender: Any, assigned: set[TP], **_: Any) -> None:
-        for tp in assigned:  # read from the committed offset: no seek back is pending
-            self.rewinding.pop(tp, None)
+        self._forget(assigned)  # read from the committed offset: no seek back is pending
         await self._load_marks()
 
     async def _on_revoked(self, sender: Any, revoked: set[TP], **_: Any) -> None:
-        for tp in revoked:
+        self._forget(revoked)
+
+    def _forget(self, tps: set[TP]) -> None:
+        for tp in tps:
             self.rewinding.pop(tp, None)
+            self.expected.pop(tp, None)
+            self.resyncing.pop(tp, None)
 
     async def _load_marks(self) -> None:
         prefix = self.queue + "/"
@@ -334,8 +355,53 @@ class ConsumerGroup:
         """Feed the batcher one event at a time; acks are manual (``noack``)."""
         manual = stream.noack()
         async for event in manual.events():
+            if not await self._in_sequence(event.message.tp, event.message.offset):
+                continue
             self.fetched_at = self.loop.time()
             await self.waiting.put((manual, event))
+
+    async def _in_sequence(self, tp: TP, offset: int) -> bool:
+        """Whether the message at ``offset`` of ``tp`` is handed on. Messages come in offset order;
+        faust can skip some (a fetch overtaken by a rebalance or a seek). When offsets are
+        missing, the broker says whether they hold records: offsets without one (transaction
+        markers) are skipped, while records are read again. The partition is sought back to
+        the first missing offset, and the later messages are dropped until the re-read gets
+        there."""
+        back_to = self.resyncing.get(tp)
+        if back_to is not None:
+            if offset > back_to:
+                return False  # fetched before the seek back
+            del self.resyncing[tp]
+        consumer = cast(_Consumer, self.app.consumer)
+        expected = self.expected.get(tp)
+        if expected is None:  # the first since the partition was assigned
+            expected = consumer.committed(tp)
+        if expected is None or offset <= expected:  # in order, or read again after a seek
+            self.expected[tp] = offset + 1
+            return True
+        try:
+            first = await self.loop.run_in_executor(
+                None, first_record_at, self.transport.options, tp.topic, tp.partition, expected
+            )
+        except Exception as e:  # the broker does not say: read the offsets again to be sure
+            log.info("%s: offsets %s-%s of %s unknown (%s)", self.queue, expected, offset, tp, e)
+            first = expected
+        if first is None or first >= offset:
+            await consumer.skip(tp, expected, offset - 1)
+            self.expected[tp] = offset + 1
+            return True
+        log.warning(
+            "%s: offsets %s-%s of %s/%s were skipped on the way in; reading them again",
+            self.queue,
+            expected,
+            offset - 1,
+            tp.topic,
+            tp.partition,
+        )
+        self.resyncing[tp] = expected
+        self.expected[tp] = expected
+        await consumer.seek(tp, expected)
+        return False
 
     async def stalled(self) -> bool:
         """True when this member owns partitions whose committed offsets are behind their ends

@@ -1,4 +1,5 @@
-"""The names the adapter gives its topics and headers, and reading a topic whole.
+"""The names the adapter gives its topics and headers, reading a topic whole, and finding a
+partition's next record.
 
 - ``hub.topology`` (compacted, key = queue): a queue's binding patterns;
 - ``hub.positions`` (compacted, key = ``group/topic/partition``): the highest offset handed to
@@ -115,6 +116,44 @@ def read_topic(
             key = msg.key()
             out.append((key.decode() if key else "", msg.value()))
         return out
+    except KafkaException as e:
+        raise TransientError(f"Kafka unavailable: {e}") from None
+    finally:
+        consumer.close()
+
+
+def first_record_at(
+    options: KafkaOptions, topic: str, partition: int, offset: int, timeout: float = 10.0
+) -> int | None:
+    """The offset of the first record of ``topic``/``partition`` at or after ``offset``, or None
+    when there is none. Offsets between records hold no message (a transaction's marker, a
+    record compacted away); the records of aborted transactions count, as consumers that read
+    uncommitted data see them."""
+    consumer = RawConsumer(
+        options.client(
+            **{
+                "group.id": "hub.reader",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "isolation.level": "read_uncommitted",
+            }
+        )
+    )
+    try:
+        consumer.assign([TopicPartition(topic, partition, offset)])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            error = msg.error()
+            if error is None:
+                found = msg.offset()
+                return None if found is None else int(found)
+            if error.code() == KafkaError._PARTITION_EOF:
+                return None
+            raise TransientError(f"Kafka: {error}")
+        raise TransientError(f"Kafka: no answer for {topic}/{partition} within {timeout:.0f}s")
     except KafkaException as e:
         raise TransientError(f"Kafka unavailable: {e}") from None
     finally:
