@@ -2,7 +2,7 @@
 # A 3-node RabbitMQ cluster on this machine, beside the system's node (which is not touched).
 #
 #   deploy/rabbitmq/local-cluster.sh start|stop|status|urls [VHOST]
-#   deploy/rabbitmq/local-cluster.sh stop-node N|start-node N|ctl N ARGS...|queues N ARGS...
+#   deploy/rabbitmq/local-cluster.sh stop-node N|kill-node N|start-node N|ctl N ARGS...|queues N ARGS...
 #
 # Nodes hub-rmq1..3@localhost listen for AMQP on 127.0.0.1:5681..5683 (HUB_RMQ_PORT_BASE + N)
 # and for Erlang distribution on 25681..25683. Each has its own config file (the system's
@@ -135,6 +135,9 @@ case "${1:-}" in
   status) status ;;
   start-node) start_node "$2" ;;  # bring one node back (it rejoins its cluster by itself)
   stop-node) ctl "$2" -q stop ;;  # stop one node, as a failure would
+  kill-node)  # kill one node's VM outright (SIGKILL), as a crash would
+    pid_file="$BASE/hub-rmq$2/rabbitmq.pid"
+    [ -s "$pid_file" ] && kill -KILL "$(cat "$pid_file")" 2>/dev/null || true ;;
   ctl) n=$2; shift 2; ctl "$n" "$@" ;;  # rabbitmqctl on node N
   queues) n=$2; shift 2; as_rabbitmq "$n" /usr/lib/rabbitmq/bin/rabbitmq-queues -n "$(node_name "$n")" "$@" ;;
   upgrade) n=$2; shift 2; as_rabbitmq "$n" /usr/lib/rabbitmq/bin/rabbitmq-upgrade -n "$(node_name "$n")" "$@" ;;
@@ -142,5 +145,5 @@ case "${1:-}" in
     vhost=${2:-%2F}
     printf 'amqp://guest:guest@127.0.0.1:%s/%s;' $((PORT_BASE + 1)) "$vhost" $((PORT_BASE + 2)) "$vhost" \
       $((PORT_BASE + 3)) "$vhost" | sed 's/;$/\n/' ;;
-  *) echo "usage: $0 start|stop|status|urls [VHOST]|start-node N|stop-node N|ctl N ARGS|queues N ARGS|upgrade N ARGS" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|urls [VHOST]|start-node N|stop-node N|kill-node N|ctl N ARGS|queues N ARGS|upgrade N ARGS" >&2; exit 2 ;;
 esac

@@ -136,6 +136,8 @@ def first_record_at(
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
                 "isolation.level": "read_uncommitted",
+                # an offset below the partition's start (retention): the first record kept
+                "auto.offset.reset": "earliest",
             }
         )
     )
