@@ -11,7 +11,9 @@ dead-letter, and then acknowledge.
   its queue unsettled and the worker pauses.
 
 The retry or dead-letter row is committed before the acknowledgement: a crash between the two
-redelivers the message, which is safe because handling is idempotent through the inbox.
+redelivers the message, which is safe because handling is idempotent through the inbox. Those
+rows, the poison counts and the batch's inbox reads go through the message ledger
+(``hub.runtime.ledger``); ``_settle`` is the one place a delivery is acknowledged or returned.
 """
 
 from __future__ import annotations
@@ -25,20 +27,27 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
-
 from hub.errors import PermanentError
 from hub.logs import log_context
+from hub.runtime.ledger import (
+    KeyRace,
+    Ledger,
+    Letter,
+    Retry,
+    Sameness,
+    SqlLedger,
+    StoreOutage,
+    classify,
+    inbox_row,
+    store_errors,
+)
 from hub.runtime.observe import Observer
 from hub.runtime.oversize import stored_body
 from hub.runtime.policy import RetryPolicy
 from hub.runtime.registry import Consumer
 from hub.runtime.tenants import KnownTenants
 from hub.runtime.tracing import handling_span
-from hub.runtime.transport import DIRECT, POISON_QUEUE, Delivery
+from hub.runtime.transport import POISON_QUEUE, Delivery
 from hub.runtime.uow import (
     Cause,
     Duplicate,
@@ -48,8 +57,7 @@ from hub.runtime.uow import (
     defer_appends,
     write_appends,
 )
-from hub.store.db import is_store_outage
-from hub.store.models import DeadLetter, HandlingAttempt, InboxEntry, OutboxMessage
+from hub.store.models import InboxEntry
 from schemas import CloudEvent, InvalidMessage, decode
 from schemas.binary import attributes as binary_attributes
 from schemas.binary import structured
@@ -80,33 +88,8 @@ class Outcome(enum.Enum):
     RETURNED = "returned"  # the store was unreachable; the broker keeps the message
 
 
-class StoreUnavailable(Exception):
-    pass
-
-
 class UnknownTenant(PermanentError):
     """The event names a tenant the hub does not have."""
-
-
-_commit_retry = retry(
-    retry=retry_if_exception_type(OperationalError),
-    wait=wait_exponential(multiplier=0.1, max=2),
-    stop=stop_after_delay(10),
-    reraise=True,
-)
-
-
-def _is_key_race(error: BaseException) -> bool:
-    """A unique violation: maybe a concurrent worker committed the same event (its inbox row or
-    one of its effects, whose ids derive from the event) first."""
-    seen: BaseException | None = error
-    for _ in range(10):  # the exception and what caused it
-        if seen is None:
-            break
-        if isinstance(seen, IntegrityError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 class Processor:
@@ -122,9 +105,11 @@ class Processor:
         outage_pause: float = 1.0,
         tenants: KnownTenants | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        ledger: Ledger | None = None,
     ) -> None:
         self.consumers = dict(consumers)
         self.uow = uow
+        self.ledger: Ledger = ledger or SqlLedger(uow.sessions)
         self.tenants = tenants or KnownTenants(uow.sessions)
         self.default_retry = default_retry
         self.delivery_limit = delivery_limit
@@ -142,14 +127,21 @@ class Processor:
             consumer=delivery.queue.removeprefix("hub."),
         ):
             outcome, event_type, consumer_name = self._process(delivery)
+        self._settle(delivery, outcome, consumer_name, event_type, time.perf_counter() - started)
         if outcome is Outcome.RETURNED:
-            delivery.requeue()
             time.sleep(self.outage_pause)
+        return outcome
+
+    def _settle(
+        self, d: Delivery, outcome: Outcome, consumer: str, event_type: str, seconds: float
+    ) -> Outcome:
+        """Acknowledge ``d``, or return it to its queue when nothing could be recorded; count
+        the outcome. The only place a delivery is settled."""
+        if outcome is Outcome.RETURNED:
+            d.requeue()
         else:
-            delivery.ack()
-        self.observer.outcome(
-            consumer_name, event_type, outcome.value, time.perf_counter() - started
-        )
+            d.ack()
+        self.observer.outcome(consumer, event_type, outcome.value, seconds)
         return outcome
 
     def handle_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
@@ -169,7 +161,9 @@ class Processor:
                 single.append(d)
                 continue
             try:
-                event = decode(structured(d.body, d.headers, d.content_type, self.limits), self.limits)
+                event = decode(
+                    structured(d.body, d.headers, d.content_type, self.limits), self.limits
+                )
             except Exception:
                 single.append(d)
                 continue
@@ -204,11 +198,47 @@ class Processor:
         runs once more and finds it in the inbox. Any other failure at commit rolls back the
         batch and its messages are handled one by one."""
         started = time.perf_counter()
+        try:
+            with store_errors():
+                done = self.ledger.handled(
+                    (event.tenantid, consumer.name, event.key) for _d, consumer, event in batch
+                )
+                outcomes, culprit = self._run_together(batch, done)
+        except KeyRace:
+            if again:
+                # another worker committed one of these keys meanwhile: the second pass finds
+                # it in the inbox and treats it as the duplicate it is
+                return self._handle_together(batch, again=False)
+            return self._one_by_one(batch, "a key was taken twice by concurrent writers")
+        except StoreOutage as error:
+            log.warning("store unreachable committing a batch of %d: %s", len(batch), error)
+            for d, consumer, event in batch:
+                self._settle(d, Outcome.RETURNED, consumer.name, event.type, 0.0)
+            time.sleep(self.outage_pause)
+            return [Outcome.RETURNED] * len(batch)
+        except Exception as error:
+            return self._one_by_one(batch, f"{type(error).__name__}: {error}")
+        if culprit is not None:  # rolled back on closing the session
+            index, failure = culprit
+            settled = self._settle_culprit(batch[index], failure)
+            rest = [*batch[:index], *batch[index + 1 :]]
+            outcomes = self._handle_together(rest, again=again) if rest else []
+            return [*outcomes[:index], settled, *outcomes[index:]]
+        self.on_commit()
+        each = (time.perf_counter() - started) / len(batch)
+        for (d, consumer, event), outcome in zip(batch, outcomes, strict=True):
+            self._settle(d, outcome, consumer.name, event.type, each)
+        return outcomes
+
+    def _run_together(
+        self, batch: list[tuple[Delivery, Consumer, CloudEvent]], done: set[tuple[str, str, str]]
+    ) -> tuple[list[Outcome], tuple[int, Exception] | None]:
+        """Run ``batch``'s handlers in one transaction and commit it; stop (rolling back) at
+        the first handler that fails, and name it. The store's own errors propagate."""
         outcomes: list[Outcome] = []
         session = self.uow.sessions()
         try:
             session.begin()
-            done = self._already_handled(session, batch)
             defer_appends(session)  # inbox and outbox rows: one insert each at the end
             for _d, consumer, event in batch:
                 key = (event.tenantid, consumer.name, event.key)
@@ -216,19 +246,7 @@ class Processor:
                     outcomes.append(Outcome.DUPLICATE)
                     continue
                 done.add(key)
-                append(
-                    session,
-                    InboxEntry,
-                    {
-                        "tenant_id": event.tenantid,
-                        "consumer": consumer.name,
-                        "idempotency_key": event.key,
-                        "event_id": event.id,
-                        "event_type": event.type,
-                        "correlation_id": event.chain,
-                        "handled_at": self.uow.clock.now(),
-                    },
-                )
+                append(session, InboxEntry, inbox_row(consumer.name, event, self.uow.clock.now()))
                 try:
                     with (
                         log_context(
@@ -240,49 +258,23 @@ class Processor:
                             event, UnitOfWork(session, Cause.of(event), self.uow.clock)
                         )
                 except Exception as error:
-                    if is_store_outage(error) or _is_key_race(error):
+                    if classify(error) is not None:
                         raise
-                    culprit = (len(outcomes), error)
-                    break
+                    return outcomes, (len(outcomes), error)
                 outcomes.append(Outcome.HANDLED)
-            else:
-                culprit = None
-                write_appends(session)
-                session.commit()
-        except Exception as error:
-            session.rollback()
-            session.close()
-            if again and _is_key_race(error):
-                # another worker committed one of these keys meanwhile: the second pass finds
-                # it in the inbox and treats it as the duplicate it is
-                return self._handle_together(batch, again=False)
-            if not is_store_outage(error):
-                log.info(
-                    "a batch of %d was rolled back (%s: %s); handling its messages one by one",
-                    len(batch),
-                    type(error).__name__,
-                    error,
-                )
-                return [self(d) for d, _, _ in batch]
-            log.warning("store unreachable committing a batch of %d: %s", len(batch), error)
-            for d, _, _ in batch:
-                d.requeue()
-            time.sleep(self.outage_pause)
-            return [Outcome.RETURNED] * len(batch)
+            write_appends(session)
+            session.commit()
+            return outcomes, None
         finally:
             session.close()
-        if culprit is not None:  # rolled back on closing the session
-            index, failure = culprit
-            settled = self._settle_culprit(batch[index], failure)
-            rest = [*batch[:index], *batch[index + 1 :]]
-            outcomes = self._handle_together(rest, again=again) if rest else []
-            return [*outcomes[:index], settled, *outcomes[index:]]
-        self.on_commit()
-        each = (time.perf_counter() - started) / len(batch)
-        for (d, consumer, event), outcome in zip(batch, outcomes, strict=True):
-            d.ack()
-            self.observer.outcome(consumer.name, event.type, outcome.value, each)
-        return outcomes
+
+    def _one_by_one(
+        self, batch: list[tuple[Delivery, Consumer, CloudEvent]], why: str
+    ) -> list[Outcome]:
+        log.info(
+            "a batch of %d was rolled back (%s); handling its messages one by one", len(batch), why
+        )
+        return [self(d) for d, _, _ in batch]
 
     def _settle_culprit(
         self, item: tuple[Delivery, Consumer, CloudEvent], error: Exception
@@ -295,34 +287,9 @@ class Processor:
                 outcome = self._settle_failure(
                     d, consumer.name, _int(d.headers.get(ATTEMPT), 1), consumer, error
                 )
-        except OperationalError:
-            d.requeue()
-            return Outcome.RETURNED
-        d.ack()
-        self.observer.outcome(
-            consumer.name, event.type, outcome.value, time.perf_counter() - started
-        )
-        return outcome
-
-    @staticmethod
-    def _already_handled(
-        session: Session, batch: list[tuple[Delivery, Consumer, CloudEvent]]
-    ) -> set[tuple[str, str, str]]:
-        """The (tenant, consumer, idempotency key) triples of ``batch`` found in the inbox."""
-        keys: dict[tuple[str, str], set[str]] = {}
-        for _d, consumer, event in batch:
-            keys.setdefault((event.tenantid, consumer.name), set()).add(event.key)
-        found: set[tuple[str, str, str]] = set()
-        for (tenant, name), wanted in keys.items():
-            rows = session.scalars(
-                select(InboxEntry.idempotency_key).where(
-                    InboxEntry.tenant_id == tenant,
-                    InboxEntry.consumer == name,
-                    InboxEntry.idempotency_key.in_(wanted),
-                )
-            )
-            found.update((tenant, name, key) for key in rows)
-        return found
+        except StoreOutage:
+            outcome = Outcome.RETURNED
+        return self._settle(d, outcome, consumer.name, event.type, time.perf_counter() - started)
 
     def _process(self, d: Delivery) -> tuple[Outcome, str, str]:
         if d.queue == POISON_QUEUE:
@@ -369,7 +336,7 @@ class Processor:
                 self._forget_starts(name, d)
             return Outcome.DUPLICATE, peek_type, name
         except Exception as error:
-            if is_store_outage(error):
+            if classify(error) is StoreOutage:
                 log.warning(
                     "store unreachable while %s handled %s: %s", name, self._label(d), error
                 )
@@ -378,7 +345,7 @@ class Processor:
                 outcome = self._settle_failure(d, name, attempt, consumer, error)
                 if redelivered:
                     self._forget_starts(name, d)
-            except OperationalError as e:
+            except StoreOutage as e:
                 log.warning("store unreachable recording the failure of %s: %s", self._label(d), e)
                 return Outcome.RETURNED, peek_type, name
             return outcome, peek_type, name
@@ -412,36 +379,21 @@ class Processor:
         )
         return Outcome.RETRY
 
-    @_commit_retry
     def _count_start(self, consumer: str, d: Delivery) -> int:
         """Record that handling of a redelivered message starts; return how many times it has
-        (committed first, so a worker that dies next still leaves the count behind)."""
-        key = _message_key(d)
-        now = self.uow.clock.now()
-        with self.uow.sessions.begin() as session:
-            row = session.get(HandlingAttempt, (consumer, key), with_for_update=True)
-            if row is None:
-                row = HandlingAttempt(
-                    consumer=consumer, message_key=key, started=0, last_started_at=now
-                )
-                session.add(row)
-            row.started += 1
-            row.last_started_at = now
-            return row.started
+        (recorded first, so a worker that dies next still leaves the count behind)."""
+        return self.ledger.count_start(consumer, _message_key(d), self.uow.clock.now())
 
     def _forget_starts(self, consumer: str, d: Delivery) -> None:
         try:
-            with self.uow.sessions.begin() as session:
-                session.execute(
-                    delete(HandlingAttempt).where(
-                        HandlingAttempt.consumer == consumer,
-                        HandlingAttempt.message_key == _message_key(d),
-                    )
-                )
-        except OperationalError:
+            self.ledger.forget_starts(consumer, _message_key(d))
+        except StoreOutage:
             pass  # a stale count only matters if the message comes back, and it is settled
 
-    @_commit_retry
+    def _owner(self, meta: dict[str, Any]) -> str:
+        with store_errors():
+            return self.tenants.owner_of(meta)
+
     def _schedule_retry(self, d: Delivery, attempt: int, delay: float, error: Exception) -> None:
         now = self.uow.clock.now()
         headers = _clean(d.headers)
@@ -449,63 +401,57 @@ class Processor:
         headers.setdefault(FIRST_FAILURE, now.isoformat())
         headers[LAST_ERROR] = f"{type(error).__name__}: {error}"[:500]
         meta = self._peek(d.body, d.headers)
-        tenant = self.tenants.owner_of(meta)
-        with self.uow.sessions.begin() as session:
-            session.add(
-                OutboxMessage(
-                    tenant_id=tenant,
-                    kind="retry",
-                    event_id=d.message_id or meta.get("id") or "?",
-                    event_type=meta.get("type") or "?",
-                    exchange=DIRECT,
-                    routing_key=d.queue,
-                    subject=meta.get("subject"),
-                    headers=headers,
-                    body=d.body,
-                    correlation_id=meta.get("correlationid") or meta.get("id"),
-                    causation_id=meta.get("causationid"),
-                    created_at=now,
-                    available_at=now + timedelta(seconds=delay),
-                )
+        self.ledger.schedule_retry(
+            Retry(
+                tenant_id=self._owner(meta),
+                queue=d.queue,
+                event_id=d.message_id or meta.get("id") or "?",
+                event_type=meta.get("type") or "?",
+                subject=meta.get("subject"),
+                headers=headers,
+                body=d.body,
+                correlation_id=meta.get("correlationid") or meta.get("id"),
+                causation_id=meta.get("causationid"),
+                created_at=now,
+                available_at=now + timedelta(seconds=delay),
             )
+        )
         self.on_commit()
 
-    @_commit_retry
     def _dead_letter(self, d: Delivery, name: str, attempt: int, error: Exception) -> None:
         now = self.uow.clock.now()
-        first = _parse_time(d.headers.get(FIRST_FAILURE)) or now
         meta = self._peek(d.body, d.headers)
-        tenant = self.tenants.owner_of(meta)
-        tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         body, marks = stored_body(d.body, error)  # a message too large: its first bytes
-        with self.uow.sessions.begin() as session:
+        unless: Sameness = None
+        if d.delivery_count > 1:  # dead-lettered before the worker could settle it (a crash)
+            unless = "body"
+        elif isinstance(error, InvalidMessage) and d.message_id:
             # a producer that resends what the broker did not confirm (a node lost) sends the
             # same invalid bytes again: they are in the dead-letter store once
-            resent = isinstance(error, InvalidMessage) and bool(d.message_id)
-            if (d.delivery_count > 1 and _already_dead(session, tenant, name, body)) or (
-                resent and _already_dead(session, tenant, name, body, d.message_id)
-            ):
-                # dead-lettered before the worker could settle it (a crash in between)
-                log.info("%s is in the dead-letter store already", self._label(d))
-                return
-            session.add(
-                DeadLetter(
-                    tenant_id=tenant,
-                    consumer=name,
-                    queue=d.queue,
-                    event_id=d.message_id or meta.get("id"),
-                    event_type=meta.get("type"),
-                    correlation_id=meta.get("correlationid") or meta.get("id"),
-                    body=body,
-                    headers={**_clean(d.headers, keep_attempts=True), **marks},
-                    error_type=type(error).__name__,
-                    error_message=str(error) or repr(error),
-                    traceback=tb,
-                    attempts=attempt,
-                    first_failed_at=first,
-                    last_failed_at=now,
-                )
-            )
+            unless = "body-and-id"
+        stored = self.ledger.dead_letter(
+            Letter(
+                tenant_id=self._owner(meta),
+                consumer=name,
+                queue=d.queue,
+                event_id=d.message_id or meta.get("id"),
+                event_type=meta.get("type"),
+                correlation_id=meta.get("correlationid") or meta.get("id"),
+                body=body,
+                headers={**_clean(d.headers, keep_attempts=True), **marks},
+                error_type=type(error).__name__,
+                error_message=str(error) or repr(error),
+                traceback="".join(
+                    traceback.format_exception(type(error), error, error.__traceback__)
+                ),
+                attempts=attempt,
+                first_failed_at=_parse_time(d.headers.get(FIRST_FAILURE)) or now,
+                last_failed_at=now,
+            ),
+            unless=unless,
+        )
+        if not stored:
+            log.info("%s is in the dead-letter store already", self._label(d))
 
     def _from_poison_queue(self, d: Delivery) -> tuple[Outcome, str, str]:
         """RabbitMQ dead-lettered a message past the queue's delivery limit."""
@@ -526,7 +472,7 @@ class Processor:
         )
         try:
             self._dead_letter(original, name, _int(d.headers.get(ATTEMPT), 1), error)
-        except OperationalError:
+        except StoreOutage:
             return Outcome.RETURNED, "?", name
         return Outcome.DEAD, self._peek(d.body, d.headers).get("type") or "?", name
 
@@ -540,22 +486,6 @@ class Processor:
             or self._peek(d.body, d.headers).get("id")
             or "sha256:" + hashlib.sha256(d.body).hexdigest()[:16]
         )
-
-
-def _already_dead(
-    session: Session, tenant: str, consumer: str, body: bytes, message_id: str | None = None
-) -> bool:
-    """Whether these very bytes (under ``message_id``, when given) await action in the
-    tenant's dead letters of ``consumer``."""
-    query = select(DeadLetter.id).where(
-        DeadLetter.tenant_id == tenant,
-        DeadLetter.status == "dead",
-        DeadLetter.consumer == consumer,
-        DeadLetter.body == body,
-    )
-    if message_id is not None:
-        query = query.where(DeadLetter.event_id == message_id)
-    return session.scalar(query.limit(1)) is not None
 
 
 def _message_key(d: Delivery) -> str:

@@ -19,24 +19,30 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
-
-from sqlalchemy import ColumnElement, delete, func, select, update
-from sqlalchemy.orm import Session
 
 from hub.errors import PermanentError, TransientError
 from hub.runtime import tracing
+from hub.runtime.ledger import (
+    BROKER_KINDS,
+    Ledger,
+    Letter,
+    Sending,
+    SqlLedger,
+    StoreOutage,
+    classify,
+    first_line,
+)
 from hub.runtime.observe import Observer
 from hub.runtime.transport import DIRECT, Outgoing, Transport, Unroutable
 from hub.runtime.uow import UnitOfWorkFactory
-from hub.store.db import is_store_outage
-from hub.store.models import DeadLetter, OutboxMessage
+from hub.store.models import OutboxMessage
+
+__all__ = ["BROKER_KINDS", "OUTBOX_ORIGIN", "Deliverer", "OutboxRelay"]
 
 log = logging.getLogger("hub.relay")
 
-#: Outbox kinds published to the broker; any other kind needs a ``Deliverer``.
-BROKER_KINDS = frozenset({"event", "retry", "replay"})
 #: Seconds before looking again at a row whose kind has no deliverer in this process.
 UNDELIVERABLE_DELAY = 300.0
 #: Rows for other deliverers claimed at once, and how long a claim hides them from other
@@ -75,15 +81,16 @@ class OutboxRelay:
         poll: float = 0.25,
         observer: Observer | None = None,
         deliverers: Mapping[str, Deliverer] | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.uow = uow
+        self.ledger: Ledger = ledger or SqlLedger(uow.sessions)
         self.transport = transport
         self.deliverers = dict(deliverers or {})
         self.batch = batch
         self.poll = poll
         self.observer = observer or Observer()
         self.wake = threading.Event()
-        self._skip_locked = uow.engine.dialect.name != "sqlite"
 
     def run(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set. An outage of the broker or the store (at any of the
@@ -98,9 +105,9 @@ class OutboxRelay:
                 wait = self._idle_wait()
                 backoff = 0.2
             except Exception as e:
-                if not (isinstance(e, TransientError) or is_store_outage(e)):
+                if not (isinstance(e, TransientError) or classify(e) is StoreOutage):
                     raise  # a defect: `hub run` stops so that its supervisor restarts it
-                log.warning("outbox relay paused %.1fs: %s", backoff, _first_line(e))
+                log.warning("outbox relay paused %.1fs: %s", backoff, first_line(e))
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
@@ -112,41 +119,20 @@ class OutboxRelay:
         return self._publish_due() + self._deliver_due()
 
     def _publish_due(self) -> int:
-        """Broker rows: locked, published with confirms and marked sent in one transaction
+        """Broker rows: held, published with confirms and marked sent in one transaction
         (publishing takes milliseconds)."""
         now = self.uow.clock.now()
-        with self.uow.sessions() as session, session.begin():
-            rows = self._due(session, now, OutboxMessage.kind.in_(BROKER_KINDS), self.batch)
-            if not rows:
+        with self.ledger.sending(self.batch, now) as sending:
+            if not sending.rows:
                 return 0
-            published = self._publish(rows)
-            if published:
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_([r.id for r in published]))
-                    .values(sent_at=self.uow.clock.now())
-                )
+            published = self._publish(sending)
+            sending.sent(published, self.uow.clock.now())
         self._observe(published, now)
         return len(published)
 
-    def _due(
-        self, session: Session, now: datetime, kinds: ColumnElement[bool], limit: int
-    ) -> list[OutboxMessage]:
-        """Unsent rows of ``kinds`` due at ``now``, oldest first, locked for this relay (other
-        relays skip them) where the database can."""
-        query = (
-            select(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.available_at <= now, kinds)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-        if self._skip_locked:
-            query = query.with_for_update(skip_locked=True)
-        return list(session.scalars(query))
-
-    def _publish(self, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
-        events = [r for r in rows if r.exchange != DIRECT]
-        direct = [r for r in rows if r.exchange == DIRECT]
+    def _publish(self, sending: Sending) -> list[OutboxMessage]:
+        events = [r for r in sending.rows if r.exchange != DIRECT]
+        direct = [r for r in sending.rows if r.exchange == DIRECT]
         done: list[OutboxMessage] = []
         if events:
             self._send(events[0].exchange, events, mandatory=False)
@@ -156,9 +142,7 @@ class OutboxRelay:
                 self._send(r.routing_key, [r], mandatory=True)
                 done.append(r)
             except Unroutable as e:
-                r.publish_attempts += 1
-                r.last_error = str(e)
-                r.available_at = self.uow.clock.now() + timedelta(seconds=30)
+                sending.postpone(r, self.uow.clock.now() + timedelta(seconds=30), str(e))
                 log.error("outbox row %s: %s; will try again", r.id, e)
         return done
 
@@ -178,15 +162,9 @@ class OutboxRelay:
         A claim hides a row from other relays for ``CLAIM_SECONDS``; a crash between delivery
         and marking delivers it again after that, with the same id."""
         now = self.uow.clock.now()
-        with self.uow.sessions() as session, session.begin():
-            rows = self._due(session, now, OutboxMessage.kind.not_in(BROKER_KINDS), CLAIM_BATCH)
-            if not rows:
-                return 0
-            due = {r.id: r.available_at for r in rows}
-            for r in rows:
-                r.available_at = now + timedelta(seconds=CLAIM_SECONDS)
-            session.flush()
-            session.expunge_all()
+        rows = self.ledger.claim(CLAIM_BATCH, now, now + timedelta(seconds=CLAIM_SECONDS))
+        if not rows:
+            return 0
         done: list[OutboxMessage] = []
         failed: dict[tuple[str, str], float] = {}  # (kind, route) -> delay, once it failed
         for r in rows:
@@ -214,15 +192,8 @@ class OutboxRelay:
                 )
                 self._postpone(r.id, delay, error=f"{type(e).__name__}: {e}"[:2000])
                 continue
-            with self.uow.sessions() as session, session.begin():
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == r.id)
-                    .values(sent_at=self.uow.clock.now())
-                )
+            self.ledger.mark_sent(r.id, self.uow.clock.now())
             done.append(r)
-        for r in done:
-            r.available_at = due[r.id]  # for the relay lag
         self._observe(done, now)
         return len(done)
 
@@ -236,39 +207,29 @@ class OutboxRelay:
             "subject": row.subject,
             "causation_id": row.causation_id,
         }
-        with self.uow.sessions() as session, session.begin():
-            session.execute(delete(OutboxMessage).where(OutboxMessage.id == row.id))
-            session.add(
-                DeadLetter(
-                    tenant_id=row.tenant_id,
-                    consumer=row.kind,
-                    queue=f"outbox.{row.kind}",
-                    event_id=row.event_id,
-                    event_type=row.event_type,
-                    correlation_id=row.correlation_id,
-                    body=row.body,
-                    headers={**(row.headers or {}), OUTBOX_ORIGIN: origin},
-                    error_type=type(error).__name__,
-                    error_message=str(error) or repr(error),
-                    traceback=None,
-                    attempts=row.publish_attempts + 1,
-                    first_failed_at=row.created_at,
-                    last_failed_at=now,
-                )
-            )
+        self.ledger.move_to_dead_letters(
+            row.id,
+            Letter(
+                tenant_id=row.tenant_id,
+                consumer=row.kind,
+                queue=f"outbox.{row.kind}",
+                event_id=row.event_id,
+                event_type=row.event_type,
+                correlation_id=row.correlation_id,
+                body=row.body,
+                headers={**(row.headers or {}), OUTBOX_ORIGIN: origin},
+                error_type=type(error).__name__,
+                error_message=str(error) or repr(error),
+                traceback=None,
+                attempts=row.publish_attempts + 1,
+                first_failed_at=row.created_at,
+                last_failed_at=now,
+            ),
+        )
         self.observer.outcome(row.kind, row.event_type, "dead-lettered", 0.0)
 
     def _postpone(self, row_id: int, delay: float, *, error: str | None = None) -> None:
-        values: dict[str, object] = {
-            "available_at": self.uow.clock.now() + timedelta(seconds=delay)
-        }
-        if error is not None:
-            values["last_error"] = error
-            values["publish_attempts"] = OutboxMessage.publish_attempts + 1
-        with self.uow.sessions() as session, session.begin():
-            session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
-            )
+        self.ledger.postpone(row_id, self.uow.clock.now() + timedelta(seconds=delay), error)
 
     def _observe(self, rows: Sequence[OutboxMessage], now: datetime) -> None:
         for kind in {r.kind for r in rows}:
@@ -277,43 +238,15 @@ class OutboxRelay:
             self.observer.relayed(kind, len(mine), lag)
 
     def _idle_wait(self) -> float:
-        with self.uow.sessions() as session:
-            next_due: datetime | None = session.scalar(
-                select(func.min(OutboxMessage.available_at)).where(OutboxMessage.sent_at.is_(None))
-            )
+        next_due = self.ledger.next_due()
         if next_due is None:
             return self.poll
-        if next_due.tzinfo is None:  # an aggregate may come back without the column's type
-            next_due = next_due.replace(tzinfo=UTC)
         until = (next_due - self.uow.clock.now()).total_seconds()
         return max(0.0, min(self.poll, until))
 
     def backlog(self) -> tuple[int, int]:
         """(rows due now, rows scheduled later) not yet published."""
-        now = self.uow.clock.now()
-        with self.uow.sessions() as session:
-            due = (
-                session.scalar(
-                    select(func.count()).where(
-                        OutboxMessage.sent_at.is_(None), OutboxMessage.available_at <= now
-                    )
-                )
-                or 0
-            )
-            later = (
-                session.scalar(
-                    select(func.count()).where(
-                        OutboxMessage.sent_at.is_(None), OutboxMessage.available_at > now
-                    )
-                )
-                or 0
-            )
-        return due, later
-
-
-def _first_line(error: Exception) -> str:
-    """A store error's first line (SQLAlchemy appends the statement and a help link)."""
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return self.ledger.backlog(self.uow.clock.now())
 
 
 def _traceparent(body: bytes) -> str | None:

@@ -23,10 +23,10 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.clock import Clock, SystemClock
+from hub.runtime.ledger import KeyRace, inbox_row, store_errors
 from hub.runtime.tracing import current_traceparent
 from hub.store.db import session_factory
 from hub.store.models import DEFAULT_TENANT, Base, InboxEntry, OutboxMessage
@@ -208,20 +208,11 @@ class UnitOfWorkFactory:
         session = self.sessions()
         try:
             session.begin()
-            session.add(
-                InboxEntry(
-                    tenant_id=event.tenantid,
-                    consumer=consumer,
-                    idempotency_key=event.key,
-                    event_id=event.id,
-                    event_type=event.type,
-                    correlation_id=event.chain,
-                    handled_at=self.clock.now(),
-                )
-            )
+            session.add(InboxEntry(**inbox_row(consumer, event, self.clock.now())))
             try:
-                session.flush()
-            except IntegrityError:
+                with store_errors():
+                    session.flush()
+            except KeyRace:
                 raise Duplicate(f"{consumer} already handled {event.key}") from None
             yield UnitOfWork(session, Cause.of(event), self.clock)
             session.commit()

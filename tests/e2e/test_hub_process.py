@@ -74,14 +74,7 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_duplicates_nothing(
 
     proc = start_hub(env, log)
     try:
-        try:
-            wait_until(
-                lambda: sum(_effects(process_tier["database_url"]).values()) >= n,
-                timeout=90,
-                what="every event handled after the restart",
-            )
-        except AssertionError as e:
-            raise AssertionError(_why_missing(process_tier, "K-", n, log)) from e
+        wait_for_items(process_tier, "K-", n, log, timeout=90)
         # every delivery settled: a second effect of a redelivered event would be committed
         wait_settled(process_tier["broker_url"], ["hub.ledger"], timeout=60)
         effects = _effects(process_tier["database_url"])
@@ -171,17 +164,23 @@ def test_sigterm_stops_gracefully(process_tier: dict[str, str], tmp_path: Path) 
     assert "hub stopped" in log.read_text()
     proc = start_hub(env, log)
     try:
-        try:
-            wait_until(
-                lambda: sum(_effects(process_tier["database_url"]).values()) >= 200,
-                timeout=60,
-                what="the rest handled after a restart",
-            )
-        except AssertionError as e:
-            raise AssertionError(_why_missing(process_tier, "G-", 200, log)) from e
+        wait_for_items(process_tier, "G-", 200, log, timeout=60)
         assert max(_effects(process_tier["database_url"]).values()) == 1
     finally:
         stop(proc)
+
+
+def wait_for_items(tier: dict[str, str], prefix: str, n: int, log: Path, *, timeout: float) -> None:
+    """Wait until ``n`` effects are committed; if they never are, fail saying which items are
+    missing, what the broker holds and how the hub's log ends."""
+    try:
+        wait_until(
+            lambda: sum(_effects(tier["database_url"]).values()) >= n,
+            timeout=timeout,
+            what=f"{n} items {prefix}* handled",
+        )
+    except AssertionError as e:
+        raise AssertionError(_why_missing(tier, prefix, n, log)) from e
 
 
 def _why_missing(tier: dict[str, str], prefix: str, n: int, log: Path) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from hub.runtime.ledger import InboxKey
 from hub.runtime.policy import RetryPolicy
 from hub.runtime.processor import Outcome, Processor
 from hub.runtime.registry import by_queue
@@ -173,13 +175,14 @@ def test_a_key_taken_by_another_worker_during_a_batch_is_a_duplicate_on_a_second
     first = _delivery(outgoing(item_event("R-1", key="race")).body)[0]
     assert processor(first) is Outcome.HANDLED  # the other worker's commit
     looked = []
-    real = Processor._already_handled
+    real = processor.ledger.handled
 
-    def late(session: object, batch: list) -> set:  # type: ignore[type-arg]
-        looked.append(len(batch))
-        return set() if len(looked) == 1 else real(session, batch)  # type: ignore[arg-type]
+    def late(keys: Iterable[InboxKey]) -> set[InboxKey]:
+        wanted = list(keys)
+        looked.append(len(wanted))
+        return set() if len(looked) == 1 else real(wanted)
 
-    monkeypatch.setattr(Processor, "_already_handled", staticmethod(late))
+    monkeypatch.setattr(processor.ledger, "handled", late)
     settled: list[str] = []
     batch = [
         Delivery(

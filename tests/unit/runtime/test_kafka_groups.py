@@ -117,12 +117,9 @@ def handed_on(
                 out.append(offset)
         return out
 
-    original = kafka_groups.first_record_at
-    kafka_groups.first_record_at = first_record_at
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kafka_groups, "first_record_at", first_record_at)
         return asyncio.run(go()), consumer
-    finally:
-        kafka_groups.first_record_at = original
 
 
 def test_messages_faust_skipped_are_read_again_and_nothing_after_them_is_handed_on_first() -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from confluent_kafka import Consumer as RawConsumer
@@ -77,17 +78,34 @@ def decode_headers(
     return out
 
 
+@contextmanager
+def _reader(options: KafkaOptions, **settings: Any) -> Iterator[RawConsumer]:
+    """A consumer that reads without committing and reports each partition's end; the
+    client's errors come out as ``TransientError``."""
+    consumer = RawConsumer(
+        options.client(
+            **{
+                "group.id": "hub.reader",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                **settings,
+            }
+        )
+    )
+    try:
+        yield consumer
+    except KafkaException as e:
+        raise TransientError(f"Kafka unavailable: {e}") from None
+    finally:
+        consumer.close()
+
+
 def read_topic(
     options: KafkaOptions, topic: str, timeout: float = 10.0
 ) -> list[tuple[str, bytes | None]]:
     """Every (key, value) of ``topic`` from the beginning up to its current end."""
-    consumer = RawConsumer(
-        options.client(
-            **{"group.id": "hub.reader", "enable.auto.commit": False, "enable.partition.eof": True}
-        )
-    )
     out: list[tuple[str, bytes | None]] = []
-    try:
+    with _reader(options) as consumer:
         metadata = consumer.list_topics(topic, timeout=timeout)
         info = metadata.topics.get(topic)
         if info is None or info.error is not None:
@@ -116,10 +134,6 @@ def read_topic(
             key = msg.key()
             out.append((key.decode() if key else "", msg.value()))
         return out
-    except KafkaException as e:
-        raise TransientError(f"Kafka unavailable: {e}") from None
-    finally:
-        consumer.close()
 
 
 def first_record_at(
@@ -129,19 +143,10 @@ def first_record_at(
     when there is none. Offsets between records hold no message (a transaction's marker, a
     record compacted away); the records of aborted transactions count, as consumers that read
     uncommitted data see them."""
-    consumer = RawConsumer(
-        options.client(
-            **{
-                "group.id": "hub.reader",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                "isolation.level": "read_uncommitted",
-                # an offset below the partition's start (retention): the first record kept
-                "auto.offset.reset": "earliest",
-            }
-        )
-    )
-    try:
+    # an offset below the partition's start (retention) reads from the first record kept
+    with _reader(
+        options, **{"isolation.level": "read_uncommitted", "auto.offset.reset": "earliest"}
+    ) as consumer:
         consumer.assign([TopicPartition(topic, partition, offset)])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -156,7 +161,3 @@ def first_record_at(
                 return None
             raise TransientError(f"Kafka: {error}")
         raise TransientError(f"Kafka: no answer for {topic}/{partition} within {timeout:.0f}s")
-    except KafkaException as e:
-        raise TransientError(f"Kafka unavailable: {e}") from None
-    finally:
-        consumer.close()
