@@ -73,7 +73,7 @@ def run_with_fault(
 
 
 @pytest.mark.disruptive
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(300, func_only=True)
 def test_the_leader_of_the_hubs_queues_stops_mid_run(
     cluster: LocalCluster, cluster_url: str, postgres_url: str, workers: type
 ) -> None:
@@ -98,7 +98,7 @@ def test_the_leader_of_the_hubs_queues_stops_mid_run(
 
 
 @pytest.mark.disruptive
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(300, func_only=True)
 def test_a_follower_stops_and_comes_back_mid_run(
     cluster: LocalCluster, cluster_url: str, postgres_url: str, workers: type
 ) -> None:
@@ -121,7 +121,7 @@ def test_a_follower_stops_and_comes_back_mid_run(
 
 
 @pytest.mark.disruptive
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(420, func_only=True)
 def test_a_rolling_restart_of_all_three_nodes_mid_run(
     cluster: LocalCluster, cluster_url: str, postgres_url: str, workers: type
 ) -> None:
@@ -150,7 +150,7 @@ def _postgres_cluster() -> list[str]:
 
 @pytest.mark.disruptive
 @pytest.mark.postgres
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(300, func_only=True)
 def test_postgresql_restarted_fully_mid_run(
     cluster: LocalCluster, cluster_url: str, postgres_url: str, workers: type
 ) -> None:
