@@ -51,6 +51,12 @@ def bench(
         help="PostgreSQL server (a database is created and dropped for each mode).",
     ),
     timeout: float = typer.Option(600, help="Give up waiting after this many seconds."),
+    statements: bool = typer.Option(
+        False,
+        "--statements",
+        help="Instead: count the store's statements and commits per batch of 100, in this "
+        "process, on SQLite and on PostgreSQL (no broker).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Push a realistic mix (pending agreements, student requests, reference-data upserts,
@@ -58,6 +64,9 @@ def bench(
     hand-written loop in the same run; print events/s, latency, memory and the ratio."""
     from hub.bench.run import bench as run_bench
 
+    if statements:
+        _statements(events, pg_url, json_out)
+        return
     unknown = [b for b in broker if b not in BROKERS]
     if unknown:
         raise typer.BadParameter(
@@ -121,3 +130,34 @@ def bench(
             console.print(f"{r['broker']} {r['workers']}w: {r['fault']}")
     for name, ratio in report["throughput_ratio"].items():  # type: ignore[attr-defined]
         console.print(f"throughput {name}: {ratio}")
+
+
+def _statements(events: int, pg_url: str, json_out: bool) -> None:
+    import tempfile
+    from dataclasses import asdict
+
+    from hub.bench.run import fresh_postgres
+    from hub.bench.statements import count
+
+    counted: dict[str, list[dict[str, object]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        counted["sqlite"] = [asdict(c) for c in count(f"sqlite:///{tmp}/hub.sqlite", events)]
+    with fresh_postgres(pg_url) as url:
+        counted["postgresql"] = [asdict(c) for c in count(url, events)]
+    if json_out:
+        print_json(counted)
+        return
+    table = Table("database", "events", "kind", "batches", "statements", "per event", "commits")
+    for database, rows in counted.items():
+        for c in rows:
+            per_event = int(c["statements"]) / max(1, int(c["events"]))  # type: ignore[call-overload]
+            table.add_row(
+                database,
+                str(c["events"]),
+                str(c["kind"]),
+                str(c["batches"]),
+                str(c["statements"]),
+                f"{per_event:.2f}",
+                str(c["commits"]),
+            )
+    console.print(table)

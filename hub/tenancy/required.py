@@ -38,9 +38,13 @@ def validate(module: str, fields: Iterable[str]) -> list[str]:
 
 
 def required(session: Session, tenant: str, module: str) -> list[str]:
-    row = session.get(Tenant, tenant)
+    # the session holds the row: its identity map (weak) then answers the next event of the
+    # batch without a query, and sees any change made through it
+    held: dict[str, Tenant] = session.info.setdefault("hub.tenants", {})
+    row = held.get(tenant) or session.get(Tenant, tenant)
     if row is None:
         return []
+    held[tenant] = row
     return list((row.required_fields or {}).get(module, []))
 
 
