@@ -7,6 +7,7 @@ from consumers import (
     finance_agreements,
     omni_contacts,
     platform_users,
+    portal_mail,
 )
 from hub.runtime.registry import Consumer
 
@@ -17,4 +18,5 @@ ALL: list[Consumer] = [
     platform_users.consumer,
     erp_companies.consumer,
     omni_contacts.consumer,
+    portal_mail.consumer,
 ]

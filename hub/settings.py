@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="The hub's address as customers reach it (the links in portal "
+        "invitations), e.g. https://crm.example.edu. Default: the console's own address.",
+    )
+    portal_timezone: str = Field(
+        default="America/Sao_Paulo",
+        max_length=100,
+        description="The time zone (IANA name) of the dates the customer portal shows.",
+    )
     smtp_url: str | None = Field(
         default=None,
         description="smtp://host:port: the mail server when a tenant has no SMTP setting for "
@@ -199,6 +210,29 @@ class Settings(BaseSettings):
             KafkaOptions.parse(value)  # its options: a ValueError says which is wrong
         return value
 
+    @field_validator("portal_timezone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"not a time zone: {value[:100]!r} (e.g. America/Sao_Paulo)") from None
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query:
+            raise ValueError(f"expected http(s)://host[:port][/path], got {value[:200]!r}")
+        return value.strip().rstrip("/")
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str | None) -> str | None:
@@ -228,6 +262,14 @@ class Settings(BaseSettings):
     @cached_property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'hub.sqlite').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """Where customers reach the hub: ``public_url``, else the console's own address."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.http_host in {"0.0.0.0", "::", ""} else self.http_host
+        return f"http://{host}:{self.http_port}"
 
     @cached_property
     def effective_broker_url(self) -> str:

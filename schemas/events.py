@@ -67,6 +67,14 @@ class RequestCreated(Data):
     delivery_location: str = NonEmpty
     parameters: dict[str, Any] = Field(default_factory=dict)
     requested_at: AwareDatetime
+    subject: str | None = Field(
+        default=None, max_length=400, description="The request's subject (hub addition)."
+    )
+    description: str | None = Field(
+        default=None,
+        max_length=10_000,
+        description="The request in the student's words (hub addition).",
+    )
 
 
 class EnrollmentUpserted(Data):
@@ -78,6 +86,12 @@ class EnrollmentUpserted(Data):
     disciplines: list[str] = Field(
         default_factory=list,
         description="Discipline codes the student takes in the academic period (hub addition).",
+    )
+    discipline_names: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="Names of the disciplines, by code, shown to the student in the portal "
+        "(hub addition).",
     )
     fixed_due_day: int | None = Field(
         default=None,
@@ -177,8 +191,21 @@ class TicketStageChanged(Data):
 
 
 class TicketCancelled(Data):
+    """An open ticket was cancelled. Only an administrator cancels a ticket, and only one
+    under the customer's responsibility; the hub's consumers and timers cancel any open one."""
+
     ticket_id: str = NonEmpty
     reason: str = NonEmpty
+
+
+class TicketDeleted(Data):
+    """A cancelled ticket was deleted by an administrator (hub addition). Its earlier events
+    stay valid; the hub keeps a tombstone of it."""
+
+    ticket_id: str = NonEmpty
+    ticket_type: str = NonEmpty
+    reason: str = NonEmpty
+    by: str = NonEmpty
 
 
 class AgreementApproved(Data):
@@ -293,6 +320,7 @@ EVENT_DATA: dict[str, type[Data]] = {
     "crm.ticket.created": TicketCreated,
     "crm.ticket.stage-changed": TicketStageChanged,
     "crm.ticket.cancelled": TicketCancelled,
+    "crm.ticket.deleted": TicketDeleted,
     "finance.agreement.approved": AgreementApproved,
     "finance.agreement.rejected": AgreementRejected,
     "edu.request.rejected": RequestRejected,
@@ -309,7 +337,7 @@ EVENT_DATA: dict[str, type[Data]] = {
 }
 
 #: Event types the hub adds to the published contract (allowed: the contract may grow).
-EXTENSIONS = frozenset({"crm.ticket.overdue"})
+EXTENSIONS = frozenset({"crm.ticket.overdue", "crm.ticket.deleted"})
 
 INBOUND = frozenset(
     {

@@ -70,6 +70,12 @@ EXAMPLE_DATA: dict[str, dict[str, Any]] = {
         "by": "ana",
     },
     "crm.ticket.cancelled": {"ticket_id": "T-1", "reason": "agreement cancelled"},
+    "crm.ticket.deleted": {
+        "ticket_id": "T-1",
+        "ticket_type": "edu.transcript",
+        "reason": "opened twice",
+        "by": "admin",
+    },
     "finance.agreement.approved": {
         "agreement_id": "AG-1001",
         "ticket_id": "T-1",

@@ -34,6 +34,7 @@ topic omni.contact.received "$P" --config retention.ms=1209600000
 topic crm.ticket.created "$P" --config retention.ms=1209600000
 topic crm.ticket.stage-changed "$P" --config retention.ms=1209600000
 topic crm.ticket.cancelled "$P" --config retention.ms=1209600000
+topic crm.ticket.deleted "$P" --config retention.ms=1209600000
 topic crm.ticket.overdue "$P" --config retention.ms=1209600000
 topic finance.agreement.approved "$P" --config retention.ms=1209600000
 topic finance.agreement.rejected "$P" --config retention.ms=1209600000
@@ -46,7 +47,7 @@ topic omni.contact.rejected "$P" --config retention.ms=1209600000
 
 # Each hub consumer's retry topic (delayed retries and dead-letter replays, hub.<consumer>),
 # its streaming-view topic and the view table's changelog (same partitions as the view topic).
-for consumer in finance-agreements edu-refdata edu-requests platform-users erp-companies omni-contacts; do
+for consumer in finance-agreements edu-refdata edu-requests platform-users erp-companies omni-contacts portal-mail; do
   topic "hub.$consumer" "$P" --config retention.ms=1209600000
   topic "hub.$consumer.view" "$P" --config retention.ms=86400000
   topic "hub.$consumer-view-changelog" "$P" --config cleanup.policy=compact

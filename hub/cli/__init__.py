@@ -15,6 +15,7 @@ from hub.cli import (
     dlq,
     general,
     operate,
+    portal,
     refdata,
     runtime,
     settings_cli,
@@ -51,6 +52,7 @@ app.add_typer(companies.companies, name="companies")
 app.add_typer(companies.branches, name="branches")
 app.add_typer(contact_cli.scripts, name="scripts")
 app.add_typer(contact_cli.forms, name="forms")
+app.add_typer(portal.app, name="portal")
 
 
 def store_error(error: DBAPIError) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import settings_ftp, settings_smtp
+from hub.cli import portal, settings_ftp, settings_smtp
 from hub.cli.common import (
     BY_OPTION,
     TENANT_OPTION,
@@ -22,6 +22,7 @@ required = typer.Typer(help="Fields the tenant makes mandatory, per module.", no
 app.add_typer(required, name="required")
 app.add_typer(settings_ftp.app, name="ftp")
 app.add_typer(settings_smtp.smtp, name="smtp")
+app.add_typer(portal.settings_app, name="portal")
 
 
 @required.command("set")

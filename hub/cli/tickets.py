@@ -1,4 +1,4 @@
-"""``hub tickets``: list, show, open, move, classify, comment on and cancel tickets.
+"""``hub tickets``: list, show, open, move, classify, comment on, cancel and delete tickets.
 
 The same rules as every other path (flow, reasons, field rules, permissions) apply: the verbs
 call ``hub.workflow.service``. A refused action exits with code 2 and one line saying why.
@@ -31,12 +31,12 @@ from hub.workflow.access import visible_ticket
 from hub.workflow.errors import WorkflowError
 from hub.workflow.ownership import owner_of
 from hub.workflow.repository import TicketFilter, TicketRepository
-from hub.workflow.views import ticket_json
+from hub.workflow.views import ticket_json, tombstone_json
 
 __all__ = ["app", "open_store"]
 
 app = typer.Typer(
-    help="Work tickets: list, show, open, move, classify, comment, cancel.",
+    help="Work tickets: list, show, open, move, classify, comment, cancel, delete.",
     no_args_is_help=True,
 )
 
@@ -254,13 +254,16 @@ def comment(
     ticket_id: str = typer.Argument(..., metavar="ID"),
     text: str = typer.Argument(..., metavar="TEXT"),
     by: str = typer.Option(..., help="Who writes."),
+    internal: bool = typer.Option(
+        False, "--internal", help="An attendants' note: the customer never sees it."
+    ),
     tenant: str | None = TENANT_OPTION,
 ) -> None:
     """Add to a ticket's discussion (always writable while the ticket is open)."""
     with tenant_uow(tenant) as uow:
         visible_ticket(uow, by, ticket_id, "edit")
-        service.comment_ticket(uow, ticket_id, text, by=by)
-    typer.echo(f"{ticket_id}: comment added")
+        service.comment_ticket(uow, ticket_id, text, by=by, internal=internal)
+    typer.echo(f"{ticket_id}: {'internal note' if internal else 'comment'} added")
 
 
 @app.command()
@@ -270,8 +273,48 @@ def cancel(
     by: str = typer.Option(..., help="Who cancels."),
     tenant: str | None = TENANT_OPTION,
 ) -> None:
-    """Cancel an open ticket."""
+    """Cancel an open ticket: an administrator, and only a ticket the customer holds."""
     with tenant_uow(tenant) as uow:
         visible_ticket(uow, by, ticket_id, "edit")
         service.cancel_ticket(uow, ticket_id, reason=reason, by=by)
     typer.echo(f"{ticket_id} cancelled")
+
+
+@app.command()
+def delete(
+    ticket_id: str = typer.Argument(..., metavar="ID"),
+    reason: str = typer.Option(..., help="Why (mandatory); kept in the tombstone."),
+    by: str = typer.Option(..., help="Who deletes (an administrator)."),
+    tenant: str | None = TENANT_OPTION,
+) -> None:
+    """Delete a cancelled ticket. A tombstone keeps who, when and why; the events the ticket
+    emitted stay."""
+    with tenant_uow(tenant) as uow:
+        visible_ticket(uow, by, ticket_id, "delete")
+        service.delete_ticket(uow, ticket_id, reason=reason, by=by)
+    typer.echo(f"{ticket_id} deleted")
+
+
+@app.command()
+def deleted(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    limit: int = typer.Option(200, min=1, max=10_000, help="At most this many, newest first."),
+    tenant: str | None = TENANT_OPTION,
+    by: str | None = BY_OPTION,
+) -> None:
+    """The deleted tickets' tombstones: who deleted each, when and why."""
+    with tenant_uow(tenant) as uow:
+        permissions_of(uow.session, uow.tenant, actor_of(by)).check("tickets", "delete")
+        found = [
+            tombstone_json(s)
+            for s in TicketRepository(uow.session, uow.tenant).tombstones(limit=limit)
+        ]
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        typer.echo("no deleted tickets")
+    for s in found:
+        typer.echo(
+            f"{s['ticket_id']}\t{s['type']}\t{s['deleted_at']}\t{s['deleted_by']}\t{s['reason']}"
+        )

@@ -15,6 +15,7 @@ from hub.workflow.errors import WorkflowError
 from schemas import CloudEvent, decode
 
 SOURCE = "urn:hub:desk"
+PORTAL_SOURCE = "urn:hub:portal"
 REQUEST_CREATED = "edu.request.created"
 
 
@@ -33,6 +34,9 @@ def request_event(
     delivery_location: str | None = None,
     request_id: str | None = None,
     tenant: str = "default",
+    source: str = SOURCE,
+    subject: str | None = None,
+    description: str | None = None,
 ) -> CloudEvent:
     """The ``edu.request.created`` event of a request for ``type_id`` by student ``ra``.
 
@@ -55,12 +59,12 @@ def request_event(
     missing = [what for what, value in needed.items() if not value]
     if missing:
         raise WorkflowError(f"{type_id!r} is an educational request: it needs {', '.join(missing)}")
-    rid = request_id or "DESK-" + uuid.uuid4().hex[:12]
+    rid = request_id or ("PORTAL-" if source == PORTAL_SOURCE else "DESK-") + uuid.uuid4().hex[:12]
     return decode(
         {
             "specversion": "1.0",
             "id": str(uuid.uuid4()),
-            "source": SOURCE,
+            "source": source,
             "type": REQUEST_CREATED,
             "time": now.isoformat(),
             "datacontenttype": "application/json",
@@ -76,6 +80,8 @@ def request_event(
                 "delivery_location": place_id,
                 "parameters": dict(parameters),
                 "requested_at": now.isoformat(),
+                **({"subject": subject} if subject else {}),
+                **({"description": description} if description else {}),
             },
         }
     )

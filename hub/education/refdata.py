@@ -7,7 +7,7 @@ equal to) the stored one changes nothing, so events may arrive late, twice or ou
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -30,6 +30,7 @@ class Enrollment:
     disciplines: tuple[str, ...] = ()
     fixed_due_day: int | None = None
     version: int = 0
+    discipline_names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def contract_active(self) -> bool:
@@ -46,6 +47,7 @@ class Enrollment:
             disciplines=tuple(data.disciplines),
             fixed_due_day=data.fixed_due_day,
             version=data.version,
+            discipline_names=dict(data.discipline_names),
         )
 
 
@@ -81,6 +83,14 @@ class StudentOptions:
             return list(self.enrollment.disciplines)
         return None
 
+    def labels(self, source: str) -> dict[str, str]:
+        """Labels of ``source``'s options where the reference data names them (a discipline:
+        its code and name)."""
+        if self.enrollment is None or source != "student.disciplines":
+            return {}
+        names = self.enrollment.discipline_names
+        return {c: f"{c} — {names[c]}" for c in self.enrollment.disciplines if names.get(c)}
+
 
 class RefData:
     """Repository of a tenant's reference tables, inside the caller's transaction."""
@@ -102,6 +112,7 @@ class RefData:
             disciplines=tuple(row.disciplines or ()),
             fixed_due_day=row.fixed_due_day,
             version=row.version,
+            discipline_names=dict(row.discipline_names or {}),
         )
 
     def debt(self, company: str, customer_id: str) -> Debt | None:
@@ -124,6 +135,7 @@ class RefData:
                 "contract_status": e.contract_status,
                 "disciplines": list(e.disciplines),
                 "fixed_due_day": e.fixed_due_day,
+                "discipline_names": dict(e.discipline_names),
             },
             e.version,
             now,

@@ -23,7 +23,7 @@ from hub.errors import PermanentError
 from hub.mail.outbox import OutgoingMail, queue_mail
 from hub.runtime.uow import UnitOfWork
 from hub.workflow.config import TicketType, WorkflowConfig
-from hub.workflow.errors import WorkflowError
+from hub.workflow.errors import TicketNotFound, WorkflowError
 from hub.workflow.service import (
     comment_ticket,
     current_config,
@@ -107,6 +107,8 @@ def receive_request(uow: UnitOfWork, request: RequestCreated) -> Ticket | Reject
         origin_id=request.request_id,
         valid_on=requested_on,
         sources=StudentOptions(enrollment),
+        subject=request.subject,
+        description=request.description,
     )
     row.status = "opened"
     row.ticket_id = ticket.id
@@ -218,8 +220,12 @@ def request_charge(
 
 def charge_on_stage(uow: UnitOfWork, ticket_id: str, to_stage: str) -> ChargeRow | None:
     """Request the charge of an educational ticket that entered its type's ``charge_at``
-    stage; ``None`` for any other ticket or stage, or a charge requested before."""
-    ticket = get_ticket(uow, ticket_id)
+    stage; ``None`` for any other ticket or stage, or a charge requested before (or a ticket
+    deleted since: only a cancelled one is)."""
+    try:
+        ticket = get_ticket(uow, ticket_id)
+    except TicketNotFound:
+        return None
     if ticket.origin_type != ORIGIN_TYPE or ticket.origin_id is None:
         return None
     tt = ticket.ticket_type
@@ -252,7 +258,11 @@ def settle_charge(
     charge.installment_id = installment_id
     charge.failure_reason = reason
     charge.settled_at = uow.now()
-    ticket = get_ticket(uow, charge.ticket_id)
+    try:
+        ticket = get_ticket(uow, charge.ticket_id)
+    except TicketNotFound:  # deleted since (cancelled first): the charge's record is enough
+        log.info("charge %s is %s; its ticket %s was deleted", charge_id, outcome, charge.ticket_id)
+        return charge
     if outcome == "created":
         note = (
             f"Charge {charge_id} of {format(charge.amount, 'f')} created: "

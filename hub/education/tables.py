@@ -48,6 +48,7 @@ class EnrollmentRow(Base):
     contract_status: Mapped[str] = mapped_column(String(50))
     disciplines: Mapped[list[str]] = mapped_column(JSON, default=list)
     fixed_due_day: Mapped[int | None] = mapped_column(Integer)
+    discipline_names: Mapped[dict[str, str] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime]
 

@@ -1,4 +1,4 @@
-"""``/api/tickets``: list, show, move, classify, comment, cancel, attach. Every rule (flow, reasons, field
+"""``/api/tickets``: list, show, move, classify, comment, cancel, delete, attach. Every rule (flow, reasons, field
 rules, who may act) is the workflow's: the endpoints call ``hub.workflow.service`` as the token's
 user."""
 
@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.files import placement
-from hub.runtime.uow import Cause
+from hub.runtime.uow import Cause, UnitOfWork
 from hub.web.attachments import content_disposition, read_upload, served_media_type
 from hub.web.context import WebContext
 from hub.web.errors import responses
@@ -24,7 +24,8 @@ from hub.workflow import access, service
 from hub.workflow.access import visible_ticket
 from hub.workflow.repository import TicketFilter, TicketRepository
 from hub.workflow.tables import AttachmentRow
-from hub.workflow.views import ticket_json
+from hub.workflow.tickets import Ticket
+from hub.workflow.views import ticket_json, tombstone_json
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"], responses=responses(401, 403, 422, 503))
 IdempotencyKey = Header(
@@ -73,6 +74,9 @@ class CommentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Text
+    internal: bool = Field(
+        default=False, description="An attendants' note: the customer never sees it."
+    )
 
 
 class CancelRequest(BaseModel):
@@ -169,11 +173,19 @@ def comment_ticket(
     ctx: WebContext = Depends(context),
     who: Principal = Depends(require("tickets", "edit")),
 ) -> dict[str, Any]:
-    """Add to the ticket's discussion."""
+    """Add to the ticket's discussion (``internal``: a note the customer never sees)."""
     with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
         visible_ticket(uow, who.user, ticket_id, "edit")
-        entry = service.comment_ticket(uow, ticket_id, body.text, by=who.user)
-    return {"ticket_id": ticket_id, "by": entry.by, "at": entry.at.isoformat(), "text": entry.text}
+        entry = service.comment_ticket(
+            uow, ticket_id, body.text, by=who.user, internal=body.internal
+        )
+    return {
+        "ticket_id": ticket_id,
+        "by": entry.by,
+        "at": entry.at.isoformat(),
+        "text": entry.text,
+        "internal": entry.internal,
+    }
 
 
 @router.post("/{ticket_id}/cancel", responses=WRITE)
@@ -199,41 +211,95 @@ def cancel_ticket(
         return ticket_json(ticket, uow)
 
 
+class DeleteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=2000, description="Why; kept in the tombstone.")
+
+
+@router.post("/{ticket_id}/delete", responses=WRITE)
+def delete_ticket(
+    ticket_id: TicketId,
+    body: DeleteRequest,
+    idempotency_key: str | None = IdempotencyKey,
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("tickets", "delete")),
+) -> dict[str, Any]:
+    """Delete a cancelled ticket (an administrator; a reason is mandatory). Answers with its
+    tombstone; the events the ticket emitted stay, and ``crm.ticket.deleted`` follows."""
+    aid = action_id(who.key, idempotency_key)
+    with ctx.uow(Cause.action(aid, tenant=who.tenant)) as uow:
+        visible_ticket(uow, who.user, ticket_id, "delete")
+        stone = service.delete_ticket(
+            uow, ticket_id, reason=body.reason, by=who.user, action_id=aid
+        )
+        return tombstone_json(stone)
+
+
+#: ``/api/deleted-tickets``: the tombstones (apart, so that no ticket id shadows it).
+deleted = APIRouter(prefix="/api", tags=["tickets"], responses=responses(401, 403, 422, 503))
+
+
+@deleted.get("/deleted-tickets")
+def list_deleted(
+    limit: int = Query(200, ge=1, le=10_000),
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(require("tickets", "delete")),
+) -> list[dict[str, Any]]:
+    """The deleted tickets' tombstones, newest first: who deleted each, when and why."""
+    with ctx.uow.sessions() as session:
+        found = TicketRepository(session, who.tenant).tombstones(limit=limit)
+        return [tombstone_json(s) for s in found]
+
+
 def attach(
     ctx: WebContext, who: Principal, ticket_id: str, name: str, content: BinaryIO, ctype: str
 ) -> dict[str, Any]:
-    """Attach ``content`` to the ticket, in the store of its company/branch's file server
-    (``hub.files.placement``)."""
-    by = who.user
+    """Attach ``content`` to the ticket the caller may edit (``store_attachment``)."""
     with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
-        ticket = visible_ticket(uow, by, ticket_id, "edit")
-        store, location = placement.store_for_ticket(
-            uow.session,
-            uow.tenant,
-            ticket.company,
-            ticket.branch,
-            box=ctx.secrets,
-            local=ctx.attachment_store,
-        )
-        row = service.attach_file(
-            uow,
-            ticket_id,
-            name,
-            content,
-            by=by,
-            store=store,
-            content_type=ctype,
-            location=location,
-        )
-        return {
-            "id": row.id,
-            "ticket_id": ticket_id,
-            "filename": row.filename,
-            "content_type": row.content_type,
-            "size": row.size,
-            "sha256": row.sha256,
-            "by": row.by,
-        }
+        ticket = visible_ticket(uow, who.user, ticket_id, "edit")
+        return store_attachment(ctx, uow, ticket, name, content, ctype, by=who.user)
+
+
+def store_attachment(
+    ctx: WebContext,
+    uow: UnitOfWork,
+    ticket: Ticket,
+    name: str,
+    content: BinaryIO,
+    ctype: str,
+    *,
+    by: str,
+) -> dict[str, Any]:
+    """Attach ``content`` to ``ticket``, in the store of its company/branch's file server
+    (``hub.files.placement``); for the API, the console and the portal alike."""
+    store, location = placement.store_for_ticket(
+        uow.session,
+        uow.tenant,
+        ticket.company,
+        ticket.branch,
+        box=ctx.secrets,
+        local=ctx.attachment_store,
+    )
+    row = service.attach_file(
+        uow,
+        ticket.id,
+        name,
+        content,
+        by=by,
+        store=store,
+        content_type=ctype,
+        location=location,
+    )
+    return {
+        "id": row.id,
+        "ticket_id": ticket.id,
+        "filename": row.filename,
+        "content_type": row.content_type,
+        "size": row.size,
+        "sha256": row.sha256,
+        "by": row.by,
+    }
 
 
 @router.post(
@@ -260,12 +326,19 @@ async def upload_attachment(
 def attachment_download(
     ctx: WebContext, who: Principal, ticket_id: str, attachment_id: int
 ) -> Response:
-    """The attachment's bytes, streamed from the store they were written to, as a download
-    (for the API and the console alike), when the caller may see its ticket."""
+    """The attachment's bytes (``stream_attachment``), when the caller may see its ticket."""
     with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
         visible_ticket(uow, who.user, ticket_id)
-        row = uow.session.get(AttachmentRow, attachment_id)
-    if row is None or row.tenant_id != who.tenant or row.ticket_id != ticket_id:
+    return stream_attachment(ctx, who.tenant, ticket_id, attachment_id)
+
+
+def stream_attachment(ctx: WebContext, tenant: str, ticket_id: str, attachment_id: int) -> Response:
+    """An attachment of ``ticket_id``, streamed from the store it was written to, as a
+    download (for the API, the console and the portal alike); the caller has checked that
+    the ticket may be seen."""
+    with ctx.uow.sessions() as session:
+        row = session.get(AttachmentRow, attachment_id)
+    if row is None or row.tenant_id != tenant or row.ticket_id != ticket_id:
         raise HTTPException(404, f"ticket {ticket_id} has no attachment {attachment_id}")
     store = placement.store_at(row.location, box=ctx.secrets, local=ctx.attachment_store)
     try:

@@ -19,6 +19,7 @@ from hub.web import (
     api_contact,
     api_ops,
     api_people,
+    api_portal,
     api_settings_ftp,
     api_settings_smtp,
     api_tickets,
@@ -27,12 +28,15 @@ from hub.web import (
     console_desk,
     console_letters,
     console_people,
+    console_portal,
     console_settings_ftp,
     console_settings_smtp,
     console_tickets,
     errors,
     idempotency,
     limits,
+    portal,
+    portal_tickets,
 )
 from hub.web.context import WebContext
 from hub.web.headers import security_headers, swagger_csp
@@ -65,8 +69,10 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.middleware("http")(security_headers(ctx.settings.cookie_secure))
     app.include_router(api_ops.health)
     app.include_router(api_tickets.router)
+    app.include_router(api_tickets.deleted)
     app.include_router(api_ops.router)
     app.include_router(api_people.router)
+    app.include_router(api_portal.router)
     app.include_router(api_contact.router)
     app.include_router(api_settings_ftp.router)
     app.include_router(api_settings_smtp.router)
@@ -76,12 +82,15 @@ def create_app(ctx: WebContext) -> FastAPI:
         console_letters,
         console_tickets,
         console_people,
+        console_portal,
         console_companies,
         console_desk,
         console_settings_ftp,
         console_settings_smtp,
     ):
         app.include_router(pages.router)
+    portal.install(app)
+    app.include_router(portal_tickets.router)
     app.mount("/static", StaticFiles(directory=console.STATIC), name="static")
     app.mount("/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
 

@@ -3,6 +3,7 @@ their stage rules, allowed moves, history, discussion, attachments)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
@@ -20,7 +21,7 @@ from hub.web.security import console_user, context
 from hub.web.tokens import Principal
 from hub.workflow import access, service
 from hub.workflow.access import visible_ticket
-from hub.workflow.errors import NoConfiguration
+from hub.workflow.errors import NoConfiguration, WorkflowError
 from hub.workflow.repository import TicketFilter, TicketRepository
 from hub.workflow.views import ticket_json
 
@@ -122,6 +123,10 @@ def ticket_page(
                 if rules.get(name) != "invisible"
             ]
             stage_names = {sid: s.name or sid for sid, s in tt.stages.items()}
+            ticket_may = {
+                "cancel": ticket.status == "open" and allowed(ticket.check_may_cancel, who.user),
+                "delete": allowed(ticket.check_may_delete, who.user),
+            }
             classification_names = {k: c.name for k, c in ticket.config.classifications.items()}
     except (HubError, Forbidden) as e:
         return page(request, "error.html", who, problem=str(e))
@@ -135,7 +140,17 @@ def ticket_page(
         stage_names=stage_names,
         classification_names=classification_names,
         chain=ticket.correlation_id,
+        ticket_may=ticket_may,
     )
+
+
+def allowed(check: Callable[[str], None], user: str) -> bool:
+    """Whether ``check(user)`` lets ``user`` through (a workflow rule's ``check_may_...``)."""
+    try:
+        check(user)
+    except WorkflowError:
+        return False
+    return True
 
 
 @router.post("/tickets/{ticket_id}/move")
@@ -188,15 +203,16 @@ def ticket_classify(
 def ticket_comment(
     request: Request,
     ticket_id: str,
-    text: str = Form(""),
+    text: str = Form("", max_length=10_000),
+    internal: str = Form("", max_length=10),
     ctx: WebContext = Depends(context),
     who: Principal = Depends(console_user),
 ) -> RedirectResponse:
     def run() -> str:
         with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
             visible_ticket(uow, who.user, ticket_id, "edit")
-            service.comment_ticket(uow, ticket_id, text, by=who.user)
-        return "comment added"
+            service.comment_ticket(uow, ticket_id, text, by=who.user, internal=bool(internal))
+        return "internal note added" if internal else "comment added"
 
     return act(request, who, None, f"/tickets/{ticket_id}", run)
 
@@ -216,6 +232,24 @@ def ticket_cancel(
         return f"{ticket_id} cancelled"
 
     return act(request, who, None, f"/tickets/{ticket_id}", run)
+
+
+@router.post("/tickets/{ticket_id}/delete")
+def ticket_delete(
+    request: Request,
+    ticket_id: str,
+    reason: str = Form("", max_length=2000),
+    ctx: WebContext = Depends(context),
+    who: Principal = Depends(console_user),
+) -> RedirectResponse:
+    """Delete the cancelled ticket; back to the list once it is gone."""
+    try:
+        with ctx.uow(Cause.action(tenant=who.tenant)) as uow:
+            visible_ticket(uow, who.user, ticket_id, "delete")
+            service.delete_ticket(uow, ticket_id, reason=reason, by=who.user)
+    except (HubError, Forbidden) as e:
+        return back(f"/tickets/{ticket_id}", error=str(e))
+    return back("/tickets", msg=f"{ticket_id} deleted; its tombstone keeps who, when and why")
 
 
 @router.post("/tickets/{ticket_id}/attach")

@@ -21,6 +21,7 @@ from hub.errors import HubError, TransientError
 from hub.files.servers import FileServerFailed, FileServerNotFound
 from hub.identity.permissions import Forbidden
 from hub.identity.service import RoleExists, RoleNotFound, UserNotFound
+from hub.portal.accounts import AccountNotFound
 from hub.runtime.deadletters import DeadLetterNotFound, NotReplayable
 from hub.runtime.dlq_edit import NotEditable
 from hub.store.db import is_store_outage
@@ -45,6 +46,7 @@ STATUS: list[tuple[type[Exception], int]] = [
     (RoleExists, 409),
     (UnknownTenantError, 404),
     (FileServerNotFound, 404),
+    (AccountNotFound, 404),
     (FileServerFailed, 502),
     (CompanyNotFound, 404),
     (CompanyExists, 409),

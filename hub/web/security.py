@@ -102,9 +102,17 @@ async def check_csrf(request: Request, who: Principal | None) -> None:
     """Refuse a cookie-authenticated write without the CSRF token, or from another origin."""
     if request.method not in UNSAFE or who is None or who.kind != "session":
         return
+    await verify_csrf(request, getattr(request.state, "csrf_token", None))
+
+
+async def verify_csrf(request: Request, expected: str | None) -> None:
+    """Refuse a write from another origin, or without the session's CSRF token ``expected``
+    (form field ``csrf_token`` or the ``X-CSRF-Token`` header). The console and the portal
+    both check their sessions' writes here."""
+    if request.method not in UNSAFE:
+        return
     if not same_origin(request):
         raise CsrfRefused("this request does not come from the hub's own pages")
-    expected = getattr(request.state, "csrf_token", None)
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -13,11 +13,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.orm import Session as OrmSession
 
-from hub.runtime.uow import UnitOfWorkFactory
+from hub.portal.accounts import Account, set_status
+from hub.runtime.uow import UnitOfWork, UnitOfWorkFactory
 from hub.web.tables import WebSession
 
 MAX_ID_LENGTH = 100
@@ -95,6 +97,31 @@ class Sessions:
                 .where(WebSession.id_hash == _hash(raw), WebSession.revoked_at.is_(None))
                 .values(revoked_at=self.uow.clock.now())
             )
+
+
+def set_customer_status(uow: UnitOfWork, customer_id: str, *, enabled: bool, by: str) -> Account:
+    """Disable (ending the account's live portal sessions) or enable a customer's portal
+    account, in ``uow``; raises ``AccountNotFound`` for an unknown one."""
+    account = set_status(uow, customer_id, enabled=enabled, by=by)
+    if not enabled:
+        revoke_all(uow.session, uow.tenant, customer_id, kind="customer", now=uow.now())
+    return account
+
+
+def revoke_all(session: OrmSession, tenant: str, user: str, *, kind: str, now: datetime) -> int:
+    """End every live session of ``user`` (of ``kind``) in ``tenant``, in the caller's
+    transaction; returns how many."""
+    result = session.execute(
+        update(WebSession)
+        .where(
+            WebSession.tenant_id == tenant,
+            WebSession.user_id == user,
+            WebSession.kind == kind,
+            WebSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 class SignInLimiter:

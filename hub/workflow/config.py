@@ -236,6 +236,10 @@ class TicketType(Strict):
         default=False,
         description="Its flow is a process enabled for the omnichannel desk (forms may link it).",
     )
+    portal: bool = Field(
+        default=False,
+        description="Customers may open it in the portal (after choosing its service group).",
+    )
 
     @property
     def default_stage(self) -> str:

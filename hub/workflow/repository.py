@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.identity.users import load_directory
@@ -29,6 +29,7 @@ from hub.workflow.tables import (
     ConfigVersionRow,
     StageHistoryRow,
     TicketRow,
+    TicketTombstone,
     TimerRow,
 )
 from hub.workflow.tickets import Ticket
@@ -270,6 +271,70 @@ class TicketRepository:
         ticket.version += 1
         self.write_changes(ticket, now)
 
+    def delete(self, ticket: Ticket, *, by: str, reason: str, now: datetime) -> TicketTombstone:
+        """Remove the ticket with its history, discussion, attachments' records and timers,
+        leaving a tombstone (its outbound events stay in the outbox); raises ``Conflict`` if
+        someone saved it meanwhile."""
+        cancelled = self.session.scalars(
+            select(StageHistoryRow)
+            .where(
+                StageHistoryRow.tenant_id == self.tenant,
+                StageHistoryRow.ticket_id == ticket.id,
+                StageHistoryRow.kind == "cancel",
+            )
+            .order_by(StageHistoryRow.id.desc())
+        ).first()
+        stone = TicketTombstone(
+            tenant_id=self.tenant,
+            ticket_id=ticket.id,
+            ticket_type=ticket.type_id,
+            customer_id=ticket.customer_id,
+            subject=ticket.subject,
+            opened_at=ticket.opened_at,
+            cancelled_at=cancelled.at if cancelled else None,
+            cancel_reason=cancelled.reason if cancelled else None,
+            deleted_by=by,
+            deleted_at=now,
+            reason=reason,
+        )
+        for table in (TimerRow, AttachmentRow, CommentRow, StageHistoryRow):
+            self.session.execute(
+                delete(table)
+                .where(table.tenant_id == self.tenant, table.ticket_id == ticket.id)
+                .execution_options(synchronize_session=False)
+            )
+        result = self.session.execute(
+            delete(TicketRow)
+            .where(
+                TicketRow.tenant_id == self.tenant,
+                TicketRow.id == ticket.id,
+                TicketRow.version == ticket.version,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"ticket {ticket.id} was changed by someone else; reload and retry")
+        self.session.add(stone)
+        self.session.flush()
+        return stone
+
+    def tombstones(self, *, limit: int = 200) -> list[TicketTombstone]:
+        """The deleted tickets' tombstones, newest first."""
+        return list(
+            self.session.scalars(
+                select(TicketTombstone)
+                .where(TicketTombstone.tenant_id == self.tenant)
+                .order_by(TicketTombstone.deleted_at.desc(), TicketTombstone.ticket_id)
+                .limit(limit)
+            )
+        )
+
+    def tombstone(self, ticket_id: str) -> TicketTombstone:
+        found = self.session.get(TicketTombstone, (self.tenant, ticket_id))
+        if found is None:
+            raise TicketNotFound(f"no deleted ticket {ticket_id!r}")
+        return found
+
     def history(self, ticket_id: str) -> list[StageHistoryRow]:
         return list(
             self.session.scalars(
@@ -380,6 +445,7 @@ class TicketRepository:
                     by=comment.by,
                     at=comment.at,
                     text=comment.text,
+                    internal=comment.internal,
                 )
             )
         if entered and not new:

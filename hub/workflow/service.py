@@ -28,11 +28,11 @@ from hub.store.models import InboxEntry
 from hub.tenancy import required as required_fields
 from hub.workflow.attachments import CHUNK, AttachmentStore, file_name, media_type
 from hub.workflow.config import Deadline, OverdueAction, WorkflowConfig
-from hub.workflow.errors import WorkflowError
+from hub.workflow.errors import ReasonRequired, WorkflowError
 from hub.workflow.parameters import OptionSources
 from hub.workflow.permissions import ADMIN_ROLE, SYSTEM, Holder
 from hub.workflow.repository import ConfigVersions, TicketRepository
-from hub.workflow.tables import AttachmentRow
+from hub.workflow.tables import AttachmentRow, TicketTombstone
 from hub.workflow.tickets import Comment, Ticket
 
 log = logging.getLogger(__name__)
@@ -346,6 +346,35 @@ def cancel_ticket(
     return ticket
 
 
+def delete_ticket(
+    uow: UnitOfWork,
+    ticket_id: str,
+    *,
+    reason: str | None,
+    by: str,
+    action_id: str | None = None,
+) -> TicketTombstone:
+    """Delete a cancelled ticket (an administrator only, reason mandatory): it leaves a
+    tombstone (who, when, why) and emits ``crm.ticket.deleted``; the events it emitted before
+    stay."""
+    repo = tickets_of(uow)
+    if _already_done(uow, action_id):
+        return repo.tombstone(ticket_id)
+    ticket = repo.get(ticket_id)
+    ticket.check_may_delete(by)
+    why = (reason or "").strip()
+    if not why:
+        raise ReasonRequired(f"ticket {ticket_id}: deleting needs a reason")
+    stone = repo.delete(ticket, by=by, reason=why, now=uow.now())
+    uow.emit(
+        "crm.ticket.deleted",
+        ticket.id,
+        {"ticket_id": ticket.id, "ticket_type": ticket.type_id, "reason": why, "by": by},
+        extensions=chain_of(ticket),
+    )
+    return stone
+
+
 def classify_ticket(
     uow: UnitOfWork,
     ticket_id: str,
@@ -368,12 +397,14 @@ def classify_ticket(
     return ticket
 
 
-def comment_ticket(uow: UnitOfWork, ticket_id: str, text: str, *, by: str) -> Comment:
+def comment_ticket(
+    uow: UnitOfWork, ticket_id: str, text: str, *, by: str, internal: bool = False
+) -> Comment:
     """Add to the ticket's discussion (writable while open; no version check: comments never
-    conflict with moves)."""
+    conflict with moves). ``internal``: an attendants' note, never shown to the customer."""
     repo = tickets_of(uow)
     ticket = repo.get(ticket_id)
-    entry = ticket.comment(text, by, now=uow.now())
+    entry = ticket.comment(text, by, now=uow.now(), internal=internal)
     repo.write_changes(ticket, uow.now())
     return entry
 
@@ -441,6 +472,7 @@ __all__ = [
     "cancel_ticket",
     "comment_ticket",
     "current_config",
+    "delete_ticket",
     "find_tickets_by_origin",
     "get_ticket",
     "move_ticket",

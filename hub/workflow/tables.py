@@ -1,5 +1,5 @@
 """The workflow's tables on the store's ``Base``: configuration versions, tickets, stage
-history, discussion, attachments and deadline timers."""
+history, discussion, attachments, deadline timers and deleted tickets' tombstones."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -103,6 +105,7 @@ class CommentRow(Base):
     by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
     text: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AttachmentRow(Base):
@@ -147,3 +150,22 @@ class TimerRow(Base):
         UniqueConstraint("ticket_id", "entry", name="uq_ticket_timers_entry"),
         Index("ix_ticket_timers_due", "fired_at", "cancelled_at", "due_at"),
     )
+
+
+class TicketTombstone(Base):
+    """What is left of a deleted ticket: who deleted it, when and why, and what it was. The
+    events it emitted stay in the outbox and with their consumers."""
+
+    __tablename__ = "ticket_tombstones"
+
+    tenant_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ticket_type: Mapped[str] = mapped_column(String(200))
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(400))
+    opened_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    deleted_by: Mapped[str] = mapped_column(String(200))
+    deleted_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)

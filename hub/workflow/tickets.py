@@ -32,7 +32,7 @@ from hub.workflow.errors import (
     WorkflowError,
 )
 from hub.workflow.parameters import OptionSources, check_required, check_values, is_blank
-from hub.workflow.permissions import Holder
+from hub.workflow.permissions import ADMIN_ROLE, Holder
 from hub.workflow.templates import render
 
 Status = Literal["open", "completed", "cancelled"]
@@ -58,6 +58,8 @@ class Comment:
     by: str
     at: datetime
     text: str
+    #: An attendants' note: never shown to the customer.
+    internal: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,10 +315,14 @@ class Ticket:
         self.parameters = self._checked_fields(values)
 
     def cancel(self, reason: str | None, by: str, *, now: datetime) -> StageChange:
-        """Cancel the open ticket; a reason is mandatory. Customers may cancel only a ticket
-        under their responsibility."""
+        """Cancel the open ticket; a reason is mandatory.
+
+        Only an administrator (the ``admin`` role) cancels, and only a ticket under the
+        customer's responsibility (holder = customer); the system (consumers, timers) cancels
+        any open ticket. Raises ``PermissionDenied`` otherwise (seed 002).
+        """
         self._require_open("cancel")
-        self._authorize(by)
+        self.check_may_cancel(by)
         reason = (reason or "").strip()
         if not reason:
             raise ReasonRequired(f"ticket {self.id}: cancelling needs a reason")
@@ -329,15 +335,45 @@ class Ticket:
         )
         return change
 
-    def comment(self, text: str, by: str, *, now: datetime) -> Comment:
+    def check_may_cancel(self, by: str) -> None:
+        """Raise ``PermissionDenied`` unless ``by`` may cancel this ticket now."""
+        actor = permissions.identify(self.people, by, self.customer_id)
+        if actor.kind == "system":
+            return
+        if ADMIN_ROLE not in actor.roles:
+            raise PermissionDenied(f"only administrators may cancel a ticket ({by!r} is not one)")
+        if self.holder.kind != "customer":
+            holder = f"{self.holder.kind} {self.holder.id}" if self.holder.id else self.holder.kind
+            raise PermissionDenied(
+                f"ticket {self.id} is not under the customer's responsibility (held by "
+                f"{holder}); only such a ticket may be cancelled"
+            )
+
+    def check_may_delete(self, by: str) -> None:
+        """Raise ``PermissionDenied`` unless ``by`` is an administrator, and ``IllegalMove``
+        unless the ticket is cancelled: only a cancelled ticket may be deleted (seed 002)."""
+        actor = permissions.identify(self.people, by, self.customer_id)
+        if ADMIN_ROLE not in actor.roles:
+            raise PermissionDenied(f"only administrators may delete a ticket ({by!r} is not one)")
+        if self.status != "cancelled":
+            raise IllegalMove(
+                f"ticket {self.id} is {self.status}: only a cancelled ticket may be deleted"
+            )
+
+    def comment(self, text: str, by: str, *, now: datetime, internal: bool = False) -> Comment:
         """Add to the discussion: always writable while the ticket is open, by any attendant or
-        the ticket's customer."""
+        the ticket's customer. ``internal``: an attendants' note the customer never sees (a
+        customer cannot write one)."""
         if self.status != "open":
             raise IllegalMove(f"ticket {self.id} is {self.status}; its discussion is closed")
-        permissions.identify(self.people, by, self.customer_id)
+        actor = permissions.identify(self.people, by, self.customer_id)
+        if internal and actor.kind == "customer":
+            raise PermissionDenied(
+                "internal notes are the attendants'; a customer cannot write one"
+            )
         if not text.strip():
             raise WorkflowError("a comment needs text")
-        entry = Comment(by, now, text.strip())
+        entry = Comment(by, now, text.strip(), internal)
         self.comments.append(entry)
         return entry
 

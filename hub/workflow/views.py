@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from hub.runtime.uow import UnitOfWork
 from hub.workflow.repository import TicketRepository
+from hub.workflow.tables import TicketTombstone
 from hub.workflow.tickets import Ticket
 
 
@@ -49,7 +51,8 @@ def ticket_json(ticket: Ticket, uow: UnitOfWork | None = None) -> dict[str, Any]
             for h in repo.history(ticket.id)
         ]
         out["comments"] = [
-            {"by": c.by, "at": c.at.isoformat(), "text": c.text} for c in repo.comments(ticket.id)
+            {"by": c.by, "at": c.at.isoformat(), "text": c.text, "internal": c.internal}
+            for c in repo.comments(ticket.id)
         ]
         out["attachments"] = [
             {
@@ -64,3 +67,23 @@ def ticket_json(ticket: Ticket, uow: UnitOfWork | None = None) -> dict[str, Any]
             for a in repo.attachments(ticket.id)
         ]
     return out
+
+
+def tombstone_json(stone: TicketTombstone) -> dict[str, Any]:
+    """What is left of a deleted ticket, as the CLI, the API and the console show it."""
+
+    def when(at: datetime | None) -> str | None:
+        return at.isoformat() if at is not None else None
+
+    return {
+        "ticket_id": stone.ticket_id,
+        "type": stone.ticket_type,
+        "customer_id": stone.customer_id,
+        "subject": stone.subject,
+        "opened_at": when(stone.opened_at),
+        "cancelled_at": when(stone.cancelled_at),
+        "cancel_reason": stone.cancel_reason,
+        "deleted_by": stone.deleted_by,
+        "deleted_at": when(stone.deleted_at),
+        "reason": stone.reason,
+    }

@@ -123,6 +123,8 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         companies.set_company(uow, "ours-co", by="support", name="Ours Co")
         companies.set_branch(uow, "ours-co", "b1", by="support", name="Ours Branch")
     person(store, "only-ours", "user")
+    assert cli("portal", "invite", "C-1", "--email", "carol-ours@example.org")[0] == 0
+    assert cli("settings", "portal", "set", "--default-attendant", "only-ours")[0] == 0
     Tokens(store).create("ours-token", tenant="default", user="only-ours")
     with store.sessions() as s:
         letter, purged = (str(i) for (i,) in s.query(DeadLetter.id).order_by(DeadLetter.id))
@@ -166,6 +168,8 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         ),
         "tickets comment": (("tickets", "comment", ours, "hi", "--by", "ana", *t), None),
         "tickets cancel": (("tickets", "cancel", ours, "--reason", "x", "--by", "ana", *t), None),
+        "tickets delete": (("tickets", "delete", ours, "--reason", "x", "--by", "ana", *t), None),
+        "tickets deleted": (("tickets", "deleted", "--json", *t), "A-OURS"),
         "refdata load": (("refdata", "load", str(refdata), *t), None),
         "tenants create": (
             ("tenants", "create", "evil", "--name", "E", "--plan", "freemium", "--by", "zoe"),
@@ -210,6 +214,15 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "branches delete": (("branches", "delete", "ours-co", "b1", *t), None),
         "scripts tree": (("scripts", "tree", "--user", "only-ours", "--json", *t), None),
         "forms list": (("forms", "list", "--json", *t), None),  # acme's own (the demo's)
+        "portal invite": (("portal", "invite", "C-9", "--email", "c9@example.org", *t), None),
+        "portal accounts list": (("portal", "accounts", "list", "--json", *t), "carol-ours"),
+        "portal accounts disable": (("portal", "accounts", "disable", "C-1", *t), None),
+        "portal accounts enable": (("portal", "accounts", "enable", "C-1", *t), None),
+        "settings portal show": (("settings", "portal", "show", "--json", *t), "only-ours"),
+        "settings portal set": (
+            ("settings", "portal", "set", "--default-attendant", "only-ours", *t),
+            None,
+        ),
     }
     refused = {  # what acme is told, where it names the default tenant's things
         "queues": "only the default tenant's operators",
@@ -223,6 +236,7 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "tickets classify": f"no ticket '{ours}'",
         "tickets comment": f"no ticket '{ours}'",
         "tickets cancel": f"no ticket '{ours}'",
+        "tickets delete": f"no ticket '{ours}'",
         "tenants create": "zoe may not",
         "tenants list": "zoe may not",
         "tenants show": "zoe may not",
@@ -244,6 +258,9 @@ def test_every_verb_of_another_tenant_finds_and_changes_nothing_of_ours(
         "branches duplicate": "has no company 'ours-co'",
         "branches delete": "has no company 'ours-co'",
         "scripts tree": "unknown or inactive user 'only-ours'",
+        "portal accounts disable": "no portal account for customer 'C-1'",
+        "portal accounts enable": "no portal account for customer 'C-1'",
+        "settings portal set": "no active user 'only-ours' in tenant 'acme'",
     }
     listed = set(calls) | set(NOT_TENANT_DATA)
     assert set(verbs()) <= listed, f"verbs without an isolation check: {set(verbs()) - listed}"
@@ -274,7 +291,14 @@ def _snapshot() -> Any:
     smtp = json.loads(cli("settings", "smtp", "list", "--json")[1])
     companies_ = json.loads(cli("companies", "list", "--json")[1])
     assert "ours-co" in {c["id"] for c in companies_}
-    return shown, letters, audit, users, roles, tokens, required, servers, smtp, companies_
+    portal = json.loads(cli("portal", "accounts", "list", "--json")[1])
+    assert [a["customer_id"] for a in portal] == ["C-1"]
+    portal_settings = json.loads(cli("settings", "portal", "show", "--json")[1])
+    assert portal_settings["default_attendant"] == "only-ours"
+    return (
+        (shown, letters, audit, users, roles, tokens, required, servers, smtp, companies_),
+        (portal, portal_settings),
+    )
 
 
 def _users_file(tmp_path: Path) -> Path:

@@ -23,7 +23,7 @@ from hub.workflow.tables import CommentRow, StageHistoryRow, TicketRow
 from producers.billing_simulator import BillingRules, BillingSimulator
 from tests.support.education import Mailbox, debt, enrollment, free_port, request, smtp_server
 from tests.support.harness import outgoing, wait_until
-from tests.support.process import ROOT, drain, hub_env, start_hub, stop, wait_settled
+from tests.support.process import ROOT, drain, hub_env, run_cli, start_hub, stop, wait_settled
 
 CHARGES = "audit.charges"
 ANSWERS = "audit.answers"
@@ -108,6 +108,12 @@ def test_the_loop_with_billing_each_event_three_times_charges_once(
             )
             for e in requests:
                 transport.publish([outgoing(e, e["type"])] * 3)
+            # the exam is charged once the student accepts its fee
+            wait_until(lambda: "R-B" in _ticket_ids(postgres_url), timeout=40, what="R-B")
+            tid = _ticket_ids(postgres_url)["R-B"]
+            for stage, extra in (("awaiting-fee", ["--reason", "R$ 45,00"]), ("fee-accepted", [])):
+                moved = run_cli(env, "tickets", "move", tid, stage, "--by", "support", *extra)
+                assert moved.returncode == 0, moved.stderr
 
             wait_until(
                 lambda: _charge_statuses(postgres_url) == {"R-A": "created", "R-B": "failed"},
@@ -166,7 +172,7 @@ def test_the_loop_with_billing_each_event_three_times_charges_once(
             assert rejected == ["R-C"]
             assert set(tickets) == {"R-A", "R-B"}
             assert comments == Counter({tickets["R-A"].id: 1, tickets["R-B"].id: 1})
-            assert moves == ["rejected"]
+            assert moves == ["awaiting-fee", "fee-accepted", "rejected"]
             assert (tickets["R-B"].stage, tickets["R-B"].status) == ("rejected", "completed")
         finally:
             assert stop(hub) == 0
@@ -222,3 +228,13 @@ def _charges(url: str) -> list[ChargeRow]:
 
 def _charge_statuses(url: str) -> dict[str, str]:
     return {c.request_id: c.status for c in _charges(url)}
+
+
+def _ticket_ids(url: str) -> dict[str, str]:
+    """Opened tickets' ids by their request's id."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {r.origin_id: r.id for r in conn.execute(select(TicketRow)).all()}
+    finally:
+        engine.dispose()

@@ -90,13 +90,14 @@ def test_an_option_outside_the_students_disciplines_is_rejected_not_opened(cli: 
 
 
 def test_an_eligible_request_opens_the_ticket_with_its_charge_and_mail(cli: Any) -> None:
-    out = cli("tickets", "open", EXAM, "-p", "discipline=MAT101", *STUDENT, "--period", PERIOD)
+    # the transcript is charged at opening (the exam, once the student accepts its fee)
+    out = cli("tickets", "open", "edu.transcript", *STUDENT, "--period", PERIOD)
     assert out.exit_code == 0, out.output
     ticket_id = out.stdout.strip()
     (ticket,) = _rows(cli.url, TicketRow)
     assert (ticket.id, ticket.origin_type) == (ticket_id, "edu.request.created")
     (charge,) = _rows(cli.url, ChargeRow)
-    assert (charge.ticket_id, str(charge.amount)) == (ticket_id, "45.00")
+    assert (charge.ticket_id, str(charge.amount)) == (ticket_id, "35.00")
     kinds = [(r.kind, r.event_type) for r in _outbox(cli.url)]
     assert ("event", "crm.ticket.created") in kinds
     assert ("event", "billing.charge.requested") in kinds

@@ -13,6 +13,7 @@ from hub.settings import Settings
 from hub.workflow.repository import TicketRepository
 from tests.support.education import (
     Mailbox,
+    accept_fee,
     cloud_event,
     debt,
     enrollment,
@@ -125,6 +126,9 @@ def test_an_accepted_request_is_charged_billed_and_mailed(tier: dict[str, str]) 
                 requested_at="2027-02-03T09:00:00Z",
             )
         )
+        # the exam is charged once the student accepts its fee
+        wait_until(lambda: len(hub.charges()) == 1, what="the transcript's charge")
+        accept_fee(hub.hub.uow, "R-21")
         wait_until(lambda: len(hub.charges()) == 2, what="two charges")
         transcript, exam = hub.charges()
         assert (transcript.amount, transcript.due_date) == (Decimal("35.00"), date(2026, 12, 5))
@@ -202,3 +206,32 @@ def test_reference_data_arriving_out_of_order_keeps_the_newest(tier: dict[str, s
         hub.publish(enrollment(version=6, status="active", disciplines=["NEW"]))
         wait_until(lambda: hub.enrollment_row().version == 6, what="v6")  # type: ignore[union-attr]
         assert hub.enrollment_row().disciplines == ["NEW"]  # type: ignore[union-attr]
+
+
+@pytest.mark.timeout(60)
+def test_billings_answer_for_a_deleted_ticket_is_recorded_on_its_charge(
+    tier: dict[str, str],
+) -> None:
+    from hub.runtime.uow import Cause
+    from hub.workflow import service
+
+    with running_edu_hub(fast(tier)) as hub:
+        hub.publish(enrollment())
+        wait_until(lambda: hub.enrollment_row() is not None, what="enrollment")
+        hub.publish(request("R-30", requested_at="2026-11-25T09:00:00Z"))
+        wait_until(lambda: len(hub.charges()) == 1, what="the transcript's charge")
+        [charge] = hub.charges()
+        with hub.hub.uow(Cause.action(tenant="default")) as uow:
+            service.cancel_ticket(uow, charge.ticket_id, reason="duplicate", by="system:test")
+        with hub.hub.uow(Cause.action(tenant="default")) as uow:
+            service.delete_ticket(uow, charge.ticket_id, reason="opened twice", by="admin")
+        hub.publish(
+            cloud_event(
+                "billing.charge.created",
+                "R-30",
+                {"charge_id": charge.charge_id, "request_id": "R-30", "installment_id": "INST-3"},
+            )
+        )
+        wait_until(lambda: hub.charges()[0].status == "created", what="billing's answer")
+        assert hub.charges()[0].installment_id == "INST-3"
+        assert hub.dead_letters() == []

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from consumers import edu_refdata, edu_requests
 from hub.bootstrap import Hub, apply_workflow_config, build
 from hub.education.tables import ChargeRow, CustomerDebtRow, EduRequestRow, EnrollmentRow
+from hub.runtime.uow import Cause, UnitOfWorkFactory
 from hub.settings import Settings
 from hub.store.models import DeadLetter, InboxEntry, OutboxMessage
 from tests.support.harness import outgoing
@@ -203,3 +204,29 @@ def smtp_server(port: int, mailbox: Mailbox) -> Iterator[Mailbox]:
         yield mailbox
     finally:
         controller.stop()
+
+
+def accept_fee(factory: UnitOfWorkFactory, request_id: str, tenant: str = "default") -> str:
+    """The demo's second-call exam is charged once the student accepts its fee: the
+    secretariat asks (``awaiting-fee``), the student approves (``fee-accepted``). Returns the
+    ticket's id."""
+    from hub.workflow import service
+    from tests.support.harness import wait_until
+
+    found: list[EduRequestRow] = []
+
+    def opened() -> bool:
+        with factory.sessions() as s:
+            row = s.get(EduRequestRow, (tenant, request_id))
+            found[:] = [row] if row is not None and row.ticket_id else []
+        return bool(found)
+
+    wait_until(opened, timeout=20, what=f"the ticket of {request_id}")
+    ticket_id = str(found[0].ticket_id)
+    with factory(Cause.action(tenant=tenant)) as uow:
+        ticket = service.move_ticket(uow, ticket_id, "awaiting-fee", reason="R$ 45,00",
+                                     by="system:secretariat")
+        student = str(ticket.customer_id)
+    with factory(Cause.action(tenant=tenant)) as uow:
+        service.move_ticket(uow, ticket_id, "fee-accepted", reason=None, by=student)
+    return ticket_id

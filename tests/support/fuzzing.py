@@ -98,7 +98,9 @@ def _strategy(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[Any]:
         low = _meta(metadata, MinLen)
         return st.lists(_strategy(item, []), min_size=low.min_length if low else 0, max_size=3)
     if origin is dict:
-        return st.dictionaries(st.text(min_size=1, max_size=8), JSON_VALUE, max_size=3)
+        _, value = typing.get_args(annotation)
+        values = JSON_VALUE if value is Any else _strategy(value, [])
+        return st.dictionaries(st.text(min_size=1, max_size=8), values, max_size=3)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return data_for(annotation)
     if annotation is Decimal:

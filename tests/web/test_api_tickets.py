@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from hub.store.models import OutboxMessage
 from hub.web.idempotency import claim, fingerprint_of
 from hub.web.tokens import Tokens
+from hub.workflow.permissions import Holder
 from tests.support.people import person
 from tests.web.conftest import Site
 
@@ -123,18 +125,75 @@ def test_comment_cancel_and_attachments(site: Site) -> None:
     assert download.headers["content-type"] == "application/pdf"
     assert "proposal.pdf" in download.headers["content-disposition"]
     assert get(f"/api/tickets/{ticket}/attachments/999", headers=headers).status_code == 404
+    # only an administrator cancels, and only a ticket the customer holds (ana holds this one)
+    admin = site.auth("operator")  # the demo's administrator
+    got = post(f"/api/tickets/{ticket}/cancel", json={"reason": "duplicate"}, headers=admin)
+    assert got.status_code == 403 and "not under the customer's responsibility" in got.text
+    held = customer_held(site)
+    got = post(f"/api/tickets/{held}/cancel", json={"reason": "duplicate"}, headers=headers)
+    assert got.status_code == 403 and "only administrators may cancel" in got.text
     # cancelling needs a reason, then closes the discussion and attachments
-    got = post(f"/api/tickets/{ticket}/cancel", json={"reason": " "}, headers=headers)
+    got = post(f"/api/tickets/{held}/cancel", json={"reason": " "}, headers=admin)
     assert got.status_code == 422
-    got = post(f"/api/tickets/{ticket}/cancel", json={"reason": "duplicate"}, headers=headers)
+    got = post(f"/api/tickets/{held}/cancel", json={"reason": "duplicate"}, headers=admin)
     assert got.status_code == 200 and got.json()["status"] == "cancelled"
     assert len(outbound(site, "crm.ticket.cancelled")) == 1
-    got = post(f"/api/tickets/{ticket}/comments", json={"text": "late"}, headers=headers)
+    got = post(f"/api/tickets/{held}/comments", json={"text": "late"}, headers=headers)
     assert got.status_code == 422 and got.json()["error"] == "IllegalMove"
-    got = post(
-        f"/api/tickets/{ticket}/attachments", files={"file": ("b.txt", b"b")}, headers=headers
-    )
+    got = post(f"/api/tickets/{held}/attachments", files={"file": ("b.txt", b"b")}, headers=headers)
     assert got.status_code == 422
+
+
+def test_an_administrator_deletes_a_cancelled_ticket_leaving_a_tombstone(site: Site) -> None:
+    post, get = site.client.post, site.client.get
+    admin, attendant = site.auth("operator"), site.auth("attendant")
+    ticket = customer_held(site)
+    refused = post(f"/api/tickets/{ticket}/delete", json={"reason": "x"}, headers=admin)
+    assert refused.status_code == 422 and "only a cancelled ticket" in refused.text
+    assert post(
+        f"/api/tickets/{ticket}/comments", json={"text": "hi"}, headers=attendant
+    ).is_success
+    assert post(f"/api/tickets/{ticket}/cancel", json={"reason": "twice"}, headers=admin).is_success
+    # the attendant's role lacks tickets:delete
+    denied = post(f"/api/tickets/{ticket}/delete", json={"reason": "x"}, headers=attendant)
+    assert denied.status_code == 403 and "tickets:delete" in denied.text
+    blank = post(f"/api/tickets/{ticket}/delete", json={"reason": " "}, headers=admin)
+    assert blank.status_code == 422 and "needs a reason" in blank.text
+    got = post(f"/api/tickets/{ticket}/delete", json={"reason": "opened by mistake"}, headers=admin)
+    assert got.status_code == 200, got.text
+    stone = got.json()
+    assert (stone["ticket_id"], stone["deleted_by"], stone["reason"]) == (
+        ticket,
+        "admin",
+        "opened by mistake",
+    )
+    assert stone["cancel_reason"] == "twice" and stone["customer_id"] == "RA-9"
+    assert get(f"/api/tickets/{ticket}", headers=admin).status_code == 404
+    assert ticket not in {t["id"] for t in get("/api/tickets", headers=admin).json()}
+    assert [s["ticket_id"] for s in get("/api/deleted-tickets", headers=admin).json()] == [ticket]
+    assert get("/api/deleted-tickets", headers=attendant).status_code == 403
+    # its events stay, and one more says it was deleted
+    assert len(outbound(site, "crm.ticket.created")) >= 1
+    assert len(outbound(site, "crm.ticket.cancelled")) == 1
+    [deleted] = outbound(site, "crm.ticket.deleted")
+    assert json.loads(deleted.body)["data"] == {
+        "ticket_id": ticket,
+        "ticket_type": "edu.transcript",
+        "reason": "opened by mistake",
+        "by": "admin",
+    }
+    again = post(f"/api/tickets/{ticket}/delete", json={"reason": "again"}, headers=admin)
+    assert again.status_code == 404
+
+
+def customer_held(site: Site) -> str:
+    """A transcript request waiting for its student, RA-9."""
+    return site.open_ticket(
+        "edu.transcript",
+        parameters={"copies": 1},
+        customer_id="RA-9",
+        holder=Holder("customer", "RA-9"),
+    )
 
 
 def test_a_retried_move_returns_the_first_response_and_acts_once(site: Site) -> None:
@@ -166,18 +225,18 @@ def test_a_retried_move_returns_the_first_response_and_acts_once(site: Site) -> 
 
 
 def test_retried_comments_cancels_and_uploads_act_once(site: Site) -> None:
-    ticket = site.open_ticket()
+    ticket = customer_held(site)
     attendant = site.auth("attendant")
 
-    def twice(path: str, **kwargs: object) -> None:
-        headers = {**attendant, "Idempotency-Key": str(uuid.uuid4())}
+    def twice(path: str, who: dict[str, str] = attendant, **kwargs: object) -> None:
+        headers = {**who, "Idempotency-Key": str(uuid.uuid4())}
         a = site.client.post(path, headers=headers, **kwargs)  # type: ignore[arg-type]
         b = site.client.post(path, headers=headers, **kwargs)  # type: ignore[arg-type]
         assert a.status_code < 300 and (b.status_code, b.json()) == (a.status_code, a.json())
 
     twice(f"/api/tickets/{ticket}/comments", json={"text": "once"})
     twice(f"/api/tickets/{ticket}/attachments", files={"file": ("a.txt", b"abc")})
-    twice(f"/api/tickets/{ticket}/cancel", json={"reason": "duplicate"})
+    twice(f"/api/tickets/{ticket}/cancel", site.auth("operator"), json={"reason": "duplicate"})
     shown = site.client.get(f"/api/tickets/{ticket}", headers=attendant).json()
     assert len(shown["comments"]) == 1
     assert len(shown["attachments"]) == 1

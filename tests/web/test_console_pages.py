@@ -6,6 +6,7 @@ from hub.web.security import COOKIE
 from tests.support.harness import wait_until
 from tests.web.conftest import ORIGIN, Console, Site, console_login
 from tests.web.test_api_operations import effects, site_fix
+from tests.web.test_api_tickets import customer_held
 
 
 def login(site: Site, role: str) -> Console:
@@ -20,7 +21,9 @@ def test_pages_need_a_login_and_a_bad_token_is_refused(sqlite_site: Site) -> Non
     for path in ("/", "/dead-letters", "/trace", "/tickets", "/live/overview"):
         got = client.get(path, follow_redirects=False)
         assert got.status_code == 303 and got.headers["location"].startswith("/login"), path
-    got = client.post("/login", data={"token": "hub_wrong", "next": "/"}, headers={"origin": ORIGIN})
+    got = client.post(
+        "/login", data={"token": "hub_wrong", "next": "/"}, headers={"origin": ORIGIN}
+    )
     assert "wrong user, password or token" in got.text
     assert client.get("/login").status_code == 200
 
@@ -81,6 +84,30 @@ def test_an_attendant_works_a_ticket_from_its_page(sqlite_site: Site) -> None:
         "open",
         "move",
     ]
+
+
+def test_an_administrator_cancels_then_deletes_a_ticket_the_customer_holds(
+    sqlite_site: Site,
+) -> None:
+    site = sqlite_site
+    held = customer_held(site)
+    attendant = login(site, "attendant")
+    page = attendant.get(f"/tickets/{held}").text
+    assert 'id="cancel"' not in page and 'id="delete"' not in page  # not an administrator
+    refused = attendant.post(f"/tickets/{held}/cancel", data={"reason": "x"})
+    assert "only administrators may cancel" in refused.text
+    note = attendant.post(f"/tickets/{held}/comment", data={"text": "late fee", "internal": "1"})
+    assert "internal note added" in note.text and "internal note</span>" in note.text
+    admin = login(site, "operator")
+    assert 'id="cancel"' in admin.get(f"/tickets/{held}").text
+    assert 'id="cancel"' not in admin.get(f"/tickets/{site.open_ticket()}").text  # ana holds it
+    cancelled = admin.post(f"/tickets/{held}/cancel", data={"reason": "asked twice"})
+    assert f"{held} cancelled" in cancelled.text and 'id="delete"' in cancelled.text
+    deleted = admin.post(f"/tickets/{held}/delete", data={"reason": "opened by mistake"})
+    assert f"{held} deleted" in deleted.text and "Tickets" in deleted.text
+    assert site.client.get(f"/api/tickets/{held}", headers=site.auth("operator")).status_code == 404
+    gone = admin.post(f"/tickets/{held}/delete", data={"reason": "again"})
+    assert f"no ticket &#39;{held}&#39;" in gone.text or f"no ticket '{held}'" in gone.text
 
 
 def test_an_operator_replays_and_purges_from_the_console(sqlite_site: Site) -> None:

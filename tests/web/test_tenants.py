@@ -232,6 +232,10 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
     support = bearer(Tokens(site.hub.uow).create("ours-admin", tenant="default", user="support"))
     smtp = {"host": "ours-smtp.example", "port": 25, "sender": "ours@example.org"}
     assert site.client.put("/api/settings/smtp/1", json=smtp, headers=support).status_code == 200
+    invited = {"customer_id": "C-OURS", "email": "carol-ours@example.org"}
+    assert site.client.post("/api/portal/invitations", json=invited, headers=support).is_success
+    attendant = {"default_attendant": "only-ours"}
+    assert site.client.post("/api/settings/portal", json=attendant, headers=support).is_success
     with site.hub.uow(Cause.action(tenant="default")) as uow:
         companies.set_company(uow, "ours-co", by="support", name="Ours Co")
         companies.set_branch(uow, "ours-co", "b1", by="support", name="Ours Branch")
@@ -247,6 +251,7 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
         "company": "1",
         "company_id": "ours-co",
         "branch_id": "b1",
+        "customer_id": "C-OURS",
     }
     before = snapshot(site)
     headers = bearer(theirs["admin"])
@@ -273,7 +278,7 @@ def test_no_endpoint_reaches_another_tenant(full_site: Site) -> None:
                 continue
             assert method == "get" or template in _OWN_TENANT_WRITES, where
             secrets = (ours, f'"id":{letter},', "only-ours", "ISO-1", "ours.example.org")
-            for secret in (*secrets, "ours-smtp", "ours-co"):
+            for secret in (*secrets, "ours-smtp", "ours-co", "carol-ours"):
                 assert secret not in got.text, where
     assert called >= 20
     assert snapshot(site) == before
@@ -287,6 +292,7 @@ _OWN_TENANT_WRITES = {
     "/api/tenants",
     "/api/settings/ftp/{company}",
     "/api/companies",
+    "/api/portal/invitations",
 }
 
 
@@ -297,7 +303,7 @@ def _body(path: str) -> dict[str, Any]:
         return {"classification": "agreement-priority"}
     if path.endswith("/comments"):
         return {"text": "hello"}
-    if path.endswith("/cancel"):
+    if path.endswith("/cancel") or path.endswith("/delete"):
         return {"reason": "no"}
     if path == "/api/roles":
         return {"id": "intruder", "name": "Intruder"}
@@ -315,6 +321,10 @@ def _body(path: str) -> dict[str, Any]:
         return {"id": "theirs", "name": "Theirs"}
     if path.endswith("/duplicate"):
         return {"id": "copy"}
+    if path == "/api/portal/invitations":
+        return {"customer_id": "C-THEIRS", "email": "theirs@example.org"}
+    if path == "/api/settings/portal":
+        return {"default_attendant": "only-ours"}
     return {}
 
 
@@ -331,4 +341,9 @@ def snapshot(site: Site) -> Any:
     smtp = site.client.get("/api/settings/smtp", headers=support).json()
     with site.hub.uow(Cause.action(tenant="default")) as uow:
         stored = [v.to_json() for v in companies.list_companies(uow)]
-    return (shown, letters, users, servers, smtp, stored)
+    portal = (
+        site.client.get("/api/portal/accounts", headers=support).json(),
+        site.client.get("/api/settings/portal", headers=support).json(),
+    )
+    assert [a["customer_id"] for a in portal[0]] == ["C-OURS"]
+    return (shown, letters, users, servers, smtp, stored, portal)

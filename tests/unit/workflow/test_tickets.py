@@ -124,7 +124,9 @@ def test_reason_from_a_list(demo: WorkflowConfig) -> None:
 def test_field_rules_required_and_read_only(demo: WorkflowConfig) -> None:
     t = exam(demo)
     with pytest.raises(FieldRuleViolation, match="discipline"):
-        t.move_to("scheduled", None, "bruno", now=NOW, fields={"discipline": "FIS201"})
+        t.move_to("awaiting-fee", None, "bruno", now=NOW, fields={"discipline": "FIS201"})
+    t.move_to("awaiting-fee", None, "bruno", now=NOW)
+    t.move_to("fee-accepted", None, t.customer_id or "", now=NOW)  # the student accepts
     t.move_to("scheduled", None, "bruno", now=NOW)
     with pytest.raises(FieldRuleViolation, match="exam_date"):
         t.move_to("done", None, "bruno", now=NOW)
@@ -159,26 +161,63 @@ def test_permissions_holder_group_manager_admin_and_strangers(demo: WorkflowConf
         finance(demo).move_to("approved", None, "mallory", now=NOW)
     for who in ("ana", "carla", "admin", "system"):  # holder, her manager, admin, the system
         finance(demo).move_to("approved", None, who, now=NOW)
-    exam(demo).move_to("scheduled", None, "diana", now=NOW)  # member of the holding group
+    exam(demo).move_to("awaiting-fee", None, "diana", now=NOW)  # member of the holding group
 
 
-def test_customer_acts_and_cancels_only_when_responsible(demo: WorkflowConfig) -> None:
-    t = exam(demo)
-    with pytest.raises(PermissionDenied):
-        t.cancel("changed my mind", "RA-1", now=NOW)
+def test_only_an_administrator_cancels_and_only_a_ticket_the_customer_holds(
+    demo: WorkflowConfig,
+) -> None:
+    t = exam(demo)  # held by the secretariat
+    for who in ("admin", "bruno", "RA-1"):
+        with pytest.raises(PermissionDenied):
+            t.cancel("changed my mind", who, now=NOW)
+    with pytest.raises(PermissionDenied, match="not under the customer's responsibility"):
+        t.cancel("changed my mind", "admin", now=NOW)
     t.move_to("awaiting-student", "need a medical certificate", "bruno", now=NOW)
     assert t.holder == Holder("customer", "RA-1")
-    t.cancel("changed my mind", "RA-1", now=NOW)
+    for who in ("bruno", "diana", "RA-1"):  # the secretariat, its manager, the customer
+        with pytest.raises(PermissionDenied, match="only administrators may cancel"):
+            t.cancel("changed my mind", who, now=NOW)
+    assert t.status == "open" and t.events[-1].type == "crm.ticket.stage-changed"
+    t.cancel("changed my mind", "admin", now=NOW)
     assert t.status == "cancelled"
     assert t.events[-1].type == "crm.ticket.cancelled"
+    assert t.changes[-1].by == "admin"
+
+
+def test_only_an_administrator_deletes_and_only_a_cancelled_ticket(demo: WorkflowConfig) -> None:
+    t = exam(demo)
+    with pytest.raises(IllegalMove, match="only a cancelled ticket may be deleted"):
+        t.check_may_delete("admin")
+    t.move_to("awaiting-student", "need a medical certificate", "bruno", now=NOW)
+    t.cancel("asked twice", "admin", now=NOW)
+    for who in ("bruno", "diana", "RA-1"):
+        with pytest.raises(PermissionDenied, match="only administrators may delete"):
+            t.check_may_delete(who)
+    t.check_may_delete("admin")
+
+
+def test_internal_notes_are_the_attendants(demo: WorkflowConfig) -> None:
+    t = exam(demo)
+    note = t.comment("the certificate looks forged", "bruno", now=NOW, internal=True)
+    assert note.internal
+    assert not t.comment("when is the exam?", "RA-1", now=NOW).internal
+    with pytest.raises(PermissionDenied, match="internal notes are the attendants'"):
+        t.comment("psst", "RA-1", now=NOW, internal=True)
+
+
+def test_the_system_cancels_any_open_ticket(demo: WorkflowConfig) -> None:
+    t = exam(demo)  # held by the secretariat: a consumer or a timer still cancels it
+    t.cancel("the enrollment was withdrawn", "system:edu-requests", now=NOW)
+    assert t.status == "cancelled"
 
 
 def test_cancel_needs_a_reason_and_closed_tickets_are_read_only(demo: WorkflowConfig) -> None:
     t = finance(demo)
     with pytest.raises(ReasonRequired):
-        t.cancel("", "ana", now=NOW)
+        t.cancel("", "system", now=NOW)
     t.comment("looking at it", "ana", now=NOW)
-    t.cancel("duplicate", "ana", now=NOW)
+    t.cancel("duplicate", "system", now=NOW)
     with pytest.raises(IllegalMove):
         t.move_to("approved", None, "ana", now=NOW)
     with pytest.raises(IllegalMove, match="discussion is closed"):
@@ -241,7 +280,7 @@ def test_classification_changes_when_changeable_to_an_active_one(demo: WorkflowC
     assert change.reason == "classification agreement -> agreement-priority"
     assert t.classify("agreement-priority", "ana", now=NOW) is None  # already so: nothing
     assert t.events[-1].type == "crm.ticket.created"  # no contract event for it
-    t.cancel("duplicate", "ana", now=NOW)
+    t.cancel("duplicate", "system", now=NOW)
     assert t.classifications_allowed() == []
     with pytest.raises(IllegalMove):
         t.classify("agreement", "ana", now=NOW)
