@@ -35,7 +35,8 @@ def _fix(database_url: str, item: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.timeout(150)
+# it starts a hub and runs a dozen `hub` commands, each a new interpreter: slow on a loaded machine
+@pytest.mark.timeout(300)
 def test_publish_dead_letter_inspect_replay_and_purge(
     process_tier: dict[str, str], tmp_path: Path
 ) -> None:
