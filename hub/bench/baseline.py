@@ -13,6 +13,7 @@ import json
 import signal
 import sys
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -80,6 +81,25 @@ def handle(db: psycopg.Connection[Any], event: dict[str, Any]) -> list[dict[str,
     raise ValueError(f"unknown type {kind}")
 
 
+def handle_one(
+    db: psycopg.Connection[Any], body: bytes, publish: Callable[[dict[str, Any]], None]
+) -> None:
+    """One message in its own transaction: dedupe, effects, ``publish`` each answer before the
+    commit; a message that cannot be handled is recorded as dead in a transaction of its own."""
+    try:
+        event = json.loads(body)
+        key = event.get("idempotencykey") or f"{event['source']}#{event['id']}"
+        with db.transaction():
+            fresh = db.execute(
+                "INSERT INTO baseline_inbox (key) VALUES (%s) ON CONFLICT DO NOTHING", (key,)
+            ).rowcount
+            for out in handle(db, event) if fresh else []:
+                publish(out)
+    except (ValueError, KeyError, TypeError, ArithmeticError) as e:
+        with db.transaction():
+            db.execute("INSERT INTO baseline_dead (body, error) VALUES (%s, %s)", (body, repr(e)))
+
+
 def main(amqp_url: str, dsn: str, queue: str, prefetch: int = 64) -> None:
     db = psycopg.connect(dsn)
     with db.transaction():
@@ -90,25 +110,15 @@ def main(amqp_url: str, dsn: str, queue: str, prefetch: int = 64) -> None:
     channel.basic_qos(prefetch_count=prefetch)
 
     def on_message(ch, method, props, body):  # type: ignore[no-untyped-def]
-        try:
-            event = json.loads(body)
-            key = event.get("idempotencykey") or f"{event['source']}#{event['id']}"
-            with db.transaction():
-                fresh = db.execute(
-                    "INSERT INTO baseline_inbox (key) VALUES (%s) ON CONFLICT DO NOTHING", (key,)
-                ).rowcount
-                for out in handle(db, event) if fresh else []:
-                    ch.basic_publish(
-                        "hub.events",
-                        out["type"],
-                        json.dumps(out).encode(),
-                        pika.BasicProperties(delivery_mode=2, message_id=out["id"]),
-                    )
-        except (ValueError, KeyError, TypeError, ArithmeticError) as e:
-            with db.transaction():
-                db.execute(
-                    "INSERT INTO baseline_dead (body, error) VALUES (%s, %s)", (body, repr(e))
-                )
+        def publish(out: dict[str, Any]) -> None:
+            ch.basic_publish(
+                "hub.events",
+                out["type"],
+                json.dumps(out).encode(),
+                pika.BasicProperties(delivery_mode=2, message_id=out["id"]),
+            )
+
+        handle_one(db, body, publish)
         ch.basic_ack(method.delivery_tag)
 
     channel.basic_consume(queue, on_message)

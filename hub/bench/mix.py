@@ -5,7 +5,8 @@ from a student who is not enrolled, rejected), enrollment upserts 15%, invalid m
 (malformed JSON and schema violations). A share of the events is sent twice (``duplicates``).
 Agreements and requests expect one answer on the wire (``crm.ticket.created`` or
 ``edu.request.rejected``) whose ``causationid`` is the event's id: latency is measured from
-publishing the event to receiving its answer.
+publishing the event to receiving its answer. The ``agreements`` workload is pending agreements
+only, each sent twice at the same ``duplicates`` share.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 #: Outbound types that answer an event of the mix.
 ANSWERS = ("crm.ticket.created", "edu.request.rejected")
 PERIOD = "2026-2"
+WORKLOADS = ("mix", "agreements")
 
 
 @dataclass(frozen=True)
@@ -38,15 +40,19 @@ class Mix:
     duplicates: float = 0.05
     seed: int = 7
     tag: str = "bench"
+    #: ``mix``: the shares above; ``agreements``: pending agreements only.
+    workload: str = "mix"
 
     def __post_init__(self) -> None:
+        if self.workload not in WORKLOADS:
+            raise ValueError(f"unknown workload {self.workload!r} (choose from {WORKLOADS})")
         rnd = random.Random(self.seed)
         self.students = [f"{self.tag}-RA-{i}" for i in range(max(1, self.events // 40))]
         distinct: list[Message] = []
         for i in range(self.events):
             r = rnd.random()
             eid = f"{self.tag}-{i}"
-            if r < 0.55:
+            if r < 0.55 or self.workload == "agreements":
                 distinct.append(_agreement(eid, i))
             elif r < 0.80:
                 if rnd.random() < 0.1:

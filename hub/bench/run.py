@@ -1,11 +1,14 @@
 """Drive the benchmark: ``hub run`` worker processes with the hub's own consumers, fed the
-realistic mix of ``hub.bench.mix``, and in the same run the hand-written pika + psycopg loop of
-``hub.bench.baseline`` fed the same mix on the same RabbitMQ and PostgreSQL.
+realistic mix of ``hub.bench.mix`` (or its agreement-only workload), and in the same run the two
+hand-written pika + psycopg loops fed the same events on the same RabbitMQ and PostgreSQL: one
+message at a time (``hub.bench.baseline``) and in batches (``hub.bench.limit``).
 
 Figures: distinct events per second from the first publish to the last answer; latency from
 publishing an event (its scheduled time when a rate is offered, so a publisher falling behind
 is not hidden) to receiving its answer; peak and sampled resident memory of the workers;
-answers received twice; events whose effect or answer never came (lost).
+answers received twice; events whose effect or answer never came (lost). Each mode first
+handles a warm-up of pending agreements, not counted, so that its connections, caches and
+imports are in place before the measured events are sent.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -35,11 +39,13 @@ ROOT = Path(__file__).resolve().parents[2]
 TAP = "bench.out"
 BASELINE_QUEUE = "bench.baseline"
 INBOUND = ["finance.agreement.pending", "edu.request.created", "edu.enrollment.upserted"]
+#: The hand-written loops: one message per transaction, and batches of up to 100.
+LOOPS = ("baseline", "limit")
 
 
 @dataclass
 class Result:
-    mode: str  # hub | baseline
+    mode: str  # hub | baseline | limit
     broker: str  # rabbitmq | embedded
     events: int
     sends: int
@@ -58,6 +64,7 @@ class Result:
     #: The longest time with no answer at all while events were waiting (a stall).
     longest_gap_ms: float = 0.0
     fault: str = ""
+    workload: str = "mix"
 
 
 @dataclass
@@ -216,6 +223,7 @@ def measure(
     fault: Callable[[], None] | None = None,
     fault_after: float = 0.0,
     fault_name: str = "",
+    warmup: int = 0,
 ) -> Result:
     """Run ``workers`` processes of ``target`` against ``mix``; ``settled`` tells how many
     (enrollments, dead letters) the store holds. ``fault``, when given, runs ``fault_after``
@@ -230,7 +238,11 @@ def measure(
     ]
     sampler = RssSampler(lambda: [p.pid for p in procs])
     try:
-        _wait_started(logs, procs, "hub running" if mode == "hub" else "baseline consuming")
+        _wait_started(logs, procs, "hub running" if mode == "hub" else f"{mode} consuming")
+        if warmup:
+            _warm_up(
+                target.broker_url, Mix(warmup, 0, tag=f"warm-{mix.tag}", workload="agreements")
+            )
         sent: dict[str, float] = {}
         collector = Collector(target.broker_url, sent, mix.tag)
         collector.start()
@@ -282,13 +294,31 @@ def measure(
         max_ms=round(max(latencies, default=0.0) * 1000, 1),
         longest_gap_ms=_longest_gap(sorted(collector.answered.values()), started),
         fault=fault_name,
+        workload=mix.workload,
     )
+
+
+def _warm_up(broker_url: str, mix: Mix, timeout: float = 120) -> None:
+    """Send ``mix`` and wait for its answers; its collector is gone before measuring starts."""
+    sent: dict[str, float] = {}
+    collector = Collector(broker_url, sent, mix.tag)
+    collector.start()
+    try:
+        publish(broker_url, mix, 0, sent)
+        deadline = time.monotonic() + timeout
+        while len(collector.answered) < mix.expected_answers and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        collector.stop.set()
+        collector.join(10)
 
 
 def _longest_gap(answers: list[float], started: float) -> float:
     """The longest interval without an answer, from the first send to the last answer."""
     times = [started, *answers]
-    return round(max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0) * 1000, 1)
+    return round(
+        max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0) * 1000, 1
+    )
 
 
 def _prepare_hub_store(database_url: str, mix: Mix) -> Callable[[], tuple[int, int]]:
@@ -389,6 +419,7 @@ def run_hub(
     kafka_url: str | None = None,
     cluster_url: str | None = None,
     stop_leader_after: float | None = None,
+    warmup: int = 0,
 ) -> Result:
     from consumers import ALL
 
@@ -422,13 +453,15 @@ def run_hub(
                 fault=loss,
                 fault_after=stop_leader_after or 0.0,
                 fault_name=f"leader stopped at {stop_leader_after}s" if loss else "",
+                warmup=warmup,
             )
         finally:
             if loss is not None:
                 loss.restore()
 
 
-def run_baseline(
+def run_loop(
+    loop: str,
     mix: Mix,
     *,
     amqp_url: str,
@@ -437,7 +470,9 @@ def run_baseline(
     rate: float,
     timeout: float,
     workdir: Path,
+    warmup: int = 0,
 ) -> Result:
+    """One of the hand-written loops: ``baseline`` (per message) or ``limit`` (batched)."""
     from hub.bench import baseline
 
     clear_queues(amqp_url, [TAP, BASELINE_QUEUE])
@@ -451,7 +486,7 @@ def run_baseline(
             "rabbitmq",
             amqp_url,
             db,
-            [sys.executable, "-m", "hub.bench.baseline", amqp_url, dsn, BASELINE_QUEUE],
+            [sys.executable, "-m", f"hub.bench.{loop}", amqp_url, dsn, BASELINE_QUEUE],
         )
         preloaded = len(mix.enrollment_records())
 
@@ -461,7 +496,7 @@ def run_baseline(
 
         try:
             return measure(
-                "baseline",
+                loop,
                 target,
                 mix,
                 workers=workers,
@@ -469,6 +504,7 @@ def run_baseline(
                 timeout=timeout,
                 settled=settled,
                 workdir=workdir,
+                warmup=warmup,
             )
         finally:
             clear_queues(amqp_url, [TAP, BASELINE_QUEUE])
@@ -488,47 +524,47 @@ def bench(
     kafka_url: str | None = None,
     cluster_url: str | None = None,
     stop_leader_after: float | None = None,
+    workloads: Sequence[str] = ("mix",),
+    warmup: int = 0,
 ) -> dict[str, object]:
-    """Each broker mode with each worker count, and the baseline beside them, in one run;
-    ratios side by side: hub/baseline, N workers/1 worker, cluster/single node."""
+    """Each workload through each broker mode with each worker count, and the two hand-written
+    loops beside them, in one run; ratios side by side: hub/baseline, hub/limit, N workers/1
+    worker, cluster/single node."""
     counts = [workers] if isinstance(workers, int) else list(workers)
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
-        for count in counts:
-            for broker in brokers:
-                workdir = Path(tmp) / f"{broker}-{count}"
-                workdir.mkdir()
-                mix = Mix(events, duplicates, tag=f"{broker}-{uuid.uuid4().hex[:6]}")
-                results.append(
-                    run_hub(
+        for workload in workloads:
+            for count in counts:
+                runs: list[tuple[str, Callable[..., Result]]] = [
+                    (
                         broker,
-                        mix,
-                        amqp_url=amqp_url,
-                        pg_url=pg_url,
-                        workers=count,
-                        rate=rate,
-                        timeout=timeout,
-                        workdir=workdir,
-                        kafka_url=kafka_url,
-                        cluster_url=cluster_url,
-                        stop_leader_after=stop_leader_after,
+                        partial(
+                            run_hub,
+                            broker,
+                            kafka_url=kafka_url,
+                            cluster_url=cluster_url,
+                            stop_leader_after=stop_leader_after,
+                        ),
                     )
-                )
-            if baseline:
-                workdir = Path(tmp) / f"baseline-{count}"
-                workdir.mkdir()
-                mix = Mix(events, duplicates, tag=f"baseline-{uuid.uuid4().hex[:6]}")
-                results.append(
-                    run_baseline(
-                        mix,
-                        amqp_url=amqp_url,
-                        pg_url=pg_url,
-                        workers=count,
-                        rate=rate,
-                        timeout=timeout,
-                        workdir=workdir,
+                    for broker in brokers
+                ]
+                runs += [(loop, partial(run_loop, loop)) for loop in (LOOPS if baseline else ())]
+                for name, run in runs:
+                    workdir = Path(tmp) / f"{workload}-{name}-{count}"
+                    workdir.mkdir()
+                    tag = f"{name}-{uuid.uuid4().hex[:6]}"
+                    results.append(
+                        run(
+                            Mix(events, duplicates, tag=tag, workload=workload),
+                            amqp_url=amqp_url,
+                            pg_url=pg_url,
+                            workers=count,
+                            rate=rate,
+                            timeout=timeout,
+                            workdir=workdir,
+                            warmup=warmup,
+                        )
                     )
-                )
     ratios = _ratios(results)
     return {
         "results": [asdict(r) for r in results],
@@ -538,19 +574,20 @@ def bench(
 
 
 def _ratios(results: Sequence[Result]) -> dict[str, float]:
-    """Throughput ratios between results of the same run."""
-    rate = {(r.mode, r.broker, r.workers): r.events_per_s for r in results}
+    """Throughput ratios between results of the same run and workload."""
+    rate = {(r.mode, r.broker, r.workers, r.workload): r.events_per_s for r in results}
     out: dict[str, float] = {}
-    for (mode, broker, count), value in rate.items():
+    for (mode, broker, count, workload), value in rate.items():
         if mode != "hub":
             continue
-        base = rate.get(("baseline", "rabbitmq", count))
-        if base:
-            out[f"{broker}/baseline {count}w"] = round(value / base, 3)
-        one = rate.get(("hub", broker, 1))
+        for loop in LOOPS:
+            base = rate.get((loop, "rabbitmq", count, workload))
+            if base:
+                out[f"{broker}/{loop} {count}w {workload}"] = round(value / base, 3)
+        one = rate.get(("hub", broker, 1, workload))
         if one and count != 1:
-            out[f"{broker} {count}w/1w"] = round(value / one, 3)
-        single = rate.get(("hub", "rabbitmq", count))
+            out[f"{broker} {count}w/1w {workload}"] = round(value / one, 3)
+        single = rate.get(("hub", "rabbitmq", count, workload))
         if broker == "rabbitmq-cluster" and single:
-            out[f"rabbitmq-cluster/rabbitmq {count}w"] = round(value / single, 3)
+            out[f"rabbitmq-cluster/rabbitmq {count}w {workload}"] = round(value / single, 3)
     return out

@@ -1,11 +1,13 @@
-"""``hub bench``: throughput, latency and memory of the hub on a realistic mix of events, next
-to a hand-written pika + psycopg loop doing the same essential work."""
+"""``hub bench``: throughput, latency and memory of the hub on a realistic mix of events, and on
+pending agreements alone, next to two hand-written pika + psycopg loops doing the same essential
+work: one message per transaction (baseline), and batches of 100 (limit)."""
 
 from __future__ import annotations
 
 import typer
 from rich.table import Table
 
+from hub.bench.mix import WORKLOADS
 from hub.cli.common import console, print_json
 
 BROKERS = ("rabbitmq", "rabbitmq-cluster", "embedded", "kafka")
@@ -16,7 +18,7 @@ def register(app: typer.Typer) -> None:
 
 
 def bench(
-    events: int = typer.Option(5000, min=1, help="Distinct events per mode."),
+    events: int = typer.Option(5000, min=1, max=10_000_000, help="Distinct events per mode."),
     workers: list[int] = typer.Option(
         [1], min=1, max=16, help="Worker processes per mode (repeat for several: 1, 2, 4)."
     ),
@@ -29,8 +31,18 @@ def bench(
         "--broker",
         help=f"Hub mode(s) to run: {', '.join(BROKERS)} (repeat for several).",
     ),
+    workload: list[str] = typer.Option(
+        list(WORKLOADS),
+        "--workload",
+        help=f"Workload(s): {', '.join(WORKLOADS)} (repeat for several).",
+    ),
+    warmup: int = typer.Option(
+        300, min=0, max=100_000, help="Pending agreements handled before each mode is measured."
+    ),
     baseline: bool = typer.Option(
-        True, "--baseline/--no-baseline", help="Also run the hand-written loop (RabbitMQ)."
+        True,
+        "--baseline/--no-baseline",
+        help="Also run the hand-written loops, per message and batched (RabbitMQ).",
     ),
     kafka_url: str | None = typer.Option(
         None, help="Kafka for --broker kafka (kafka://host:port); default: a mock cluster."
@@ -60,8 +72,9 @@ def bench(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Push a realistic mix (pending agreements, student requests, reference-data upserts,
-    duplicates, invalid events) through the hub with all guarantees on, and through a
-    hand-written loop in the same run; print events/s, latency, memory and the ratio."""
+    duplicates, invalid events), and pending agreements alone, through the hub with all
+    guarantees on, and through the hand-written loops in the same run; print events/s,
+    latency, memory and the ratios."""
     from hub.bench.run import bench as run_bench
 
     if statements:
@@ -72,6 +85,12 @@ def bench(
         raise typer.BadParameter(
             f"unknown broker {unknown[0]!r} (choose from {', '.join(BROKERS)})",
             param_hint="--broker",
+        )
+    strange = [w for w in workload if w not in WORKLOADS]
+    if strange:
+        raise typer.BadParameter(
+            f"unknown workload {strange[0]!r} (choose from {', '.join(WORKLOADS)})",
+            param_hint="--workload",
         )
     report = run_bench(
         brokers=broker,
@@ -86,11 +105,14 @@ def bench(
         kafka_url=kafka_url,
         cluster_url=cluster_url,
         stop_leader_after=stop_leader_after,
+        workloads=list(dict.fromkeys(workload)),
+        warmup=warmup,
     )
     if json_out:
         print_json(report)
         return
     columns = [
+        "workload",
         "mode",
         "broker",
         "workers",
@@ -109,6 +131,7 @@ def bench(
     table = Table(*columns)
     for r in report["results"]:  # type: ignore[attr-defined]
         table.add_row(
+            r["workload"],
             r["mode"],
             r["broker"],
             str(r["workers"]),
