@@ -61,8 +61,10 @@ def _checked(body: bytes) -> tuple[str, dict[str, Any]]:
         raise KeyError(missing[0])
     if kind == "finance.agreement.pending":
         Decimal(data["amount"])
-    elif kind == "edu.request.created" and "ra" not in data["student"]:
-        raise KeyError("ra")
+    elif kind == "edu.request.created":
+        student = data["student"]
+        if not isinstance(student, dict) or not isinstance(student.get("ra"), str):
+            raise KeyError("student.ra")
     elif kind == "edu.enrollment.upserted":
         int(data["version"])
     return event.get("idempotencykey") or f"{event['source']}#{event['id']}", event

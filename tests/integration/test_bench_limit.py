@@ -98,3 +98,15 @@ def test_a_later_event_of_a_batch_sees_an_earlier_ones_enrollment(postgres_url: 
         "billing.charge.requested",
     ]
     assert written.enrollments == {ra: (f"CT-{ra}", "active", 1)}  # the older version is dropped
+
+
+def test_an_event_the_loop_cannot_handle_is_dead_and_claims_no_key(postgres_url: str) -> None:
+    dsn = _dsn(postgres_url)
+    baseline.preload(dsn, [])
+    request = json.loads(next(m for m in Mix(50, 0, tag="bad").sends if m.kind == "request").body)
+    request["data"]["student"] = "RA-1"
+    with psycopg.connect(dsn) as db:
+        with db.transaction():
+            written = limit.write_batch(db, [json.dumps(request).encode(), b"{"])
+        claimed = db.execute("SELECT count(*) FROM baseline_inbox").fetchone()
+    assert len(written.dead) == 2 and not written.answers and claimed == (0,)
