@@ -254,8 +254,7 @@ def measure(
             timer.start()
         publish(target.broker_url, mix, rate, sent)
         deadline = time.monotonic() + timeout
-        while len(collector.answered) < mix.expected_answers and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_answered(collector, mix, deadline)
         finished = max(collector.answered.values(), default=time.time())
         while settled() != (mix.enrollments, mix.invalid) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -298,6 +297,11 @@ def measure(
     )
 
 
+def _wait_answered(collector: Collector, mix: Mix, deadline: float) -> None:
+    while len(collector.answered) < mix.expected_answers and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _warm_up(broker_url: str, mix: Mix, timeout: float = 120) -> None:
     """Send ``mix`` and wait for its answers; its collector is gone before measuring starts."""
     sent: dict[str, float] = {}
@@ -305,9 +309,7 @@ def _warm_up(broker_url: str, mix: Mix, timeout: float = 120) -> None:
     collector.start()
     try:
         publish(broker_url, mix, 0, sent)
-        deadline = time.monotonic() + timeout
-        while len(collector.answered) < mix.expected_answers and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_answered(collector, mix, time.monotonic() + timeout)
     finally:
         collector.stop.set()
         collector.join(10)
@@ -316,9 +318,7 @@ def _warm_up(broker_url: str, mix: Mix, timeout: float = 120) -> None:
 def _longest_gap(answers: list[float], started: float) -> float:
     """The longest interval without an answer, from the first send to the last answer."""
     times = [started, *answers]
-    return round(
-        max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0) * 1000, 1
-    )
+    return round(max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0) * 1000, 1)
 
 
 def _prepare_hub_store(database_url: str, mix: Mix) -> Callable[[], tuple[int, int]]:

@@ -11,10 +11,7 @@ import pytest
 
 from hub.bench import baseline, limit
 from hub.bench.mix import Mix
-
-
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
+from hub.bench.run import _dsn
 
 
 class _Counting:
