@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from hub.portal import accounts
 from hub.portal.settings import (
@@ -51,7 +51,7 @@ class SettingsChange(BaseModel):
     default_attendant: str | None = Field(
         default=None, max_length=200, description="'' : the ticket type's own assignment."
     )
-    customer_mail: bool | None = None
+    customer_mail: StrictBool | None = None
 
 
 @router.get("/portal/accounts", tags=["portal"])
