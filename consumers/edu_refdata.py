@@ -11,16 +11,32 @@ nothing, so late, repeated and out-of-order events are harmless.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
 
 from hub.education.refdata import Debt, Enrollment, RefData
-from hub.runtime.registry import Consumer
+from hub.education.tables import CustomerDebtRow, EnrollmentRow
+from hub.runtime.registry import Consumer, data_keys
 from hub.runtime.uow import UnitOfWork
+from hub.store.batch import preload
 from schemas import CloudEvent
 from schemas.events import DebtUpserted, EnrollmentUpserted
 
 log = logging.getLogger(__name__)
 
 consumer = Consumer("edu-refdata")
+
+
+@consumer.reads_ahead("edu.enrollment.upserted")
+def _enrollments(events: Sequence[CloudEvent], session: Session) -> None:
+    keys = data_keys(events, "company", "ra", "academic_period")
+    preload(session, EnrollmentRow, keys, for_update=True)
+
+
+@consumer.reads_ahead("finance.debt.upserted")
+def _debts(events: Sequence[CloudEvent], session: Session) -> None:
+    preload(session, CustomerDebtRow, data_keys(events, "company", "customer_id"), for_update=True)
 
 
 @consumer.handles("edu.enrollment.upserted")

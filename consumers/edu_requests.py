@@ -16,13 +16,27 @@ See ``docs/education.md``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
 from hub.education import requests
-from hub.runtime.registry import Consumer
+from hub.education.tables import CustomerDebtRow, EduRequestRow, EnrollmentRow
+from hub.runtime.registry import Consumer, data_keys
 from hub.runtime.uow import UnitOfWork
+from hub.store.batch import preload
 from schemas import CloudEvent
 from schemas.events import ChargeCreated, ChargeFailed, RequestCreated, TicketStageChanged
 
 consumer = Consumer("edu-requests")
+
+
+@consumer.reads_ahead("edu.request.created")
+def _request_rows(events: Sequence[CloudEvent], session: Session) -> None:
+    """The request, the student's enrollment and debt of each request, a query per table."""
+    preload(session, EduRequestRow, data_keys(events, "request_id"))
+    preload(session, EnrollmentRow, data_keys(events, "company", "student.ra", "academic_period"))
+    preload(session, CustomerDebtRow, data_keys(events, "company", "student.ra"))
 
 
 @consumer.handles("edu.request.created")

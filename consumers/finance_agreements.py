@@ -15,14 +15,16 @@ the ticket type's approval and rejection stages (see ``hub/demo/workflow.yaml``)
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hub.errors import PermanentError
 from hub.finance.tables import AgreementState
-from hub.runtime.registry import Consumer
+from hub.runtime.registry import Consumer, data_keys
 from hub.runtime.uow import UnitOfWork
+from hub.store.batch import find, keep, preload
 from hub.workflow import service
 from hub.workflow.tickets import Ticket
 from schemas import CloudEvent
@@ -40,6 +42,11 @@ consumer = Consumer("finance-agreements")
 
 class UnknownAgreementTemplate(PermanentError):
     """The pending agreement names a template the workflow configuration does not have."""
+
+
+@consumer.reads_ahead(PENDING, CANCELLED)
+def _states(events: Sequence[CloudEvent], session: Session) -> None:
+    preload(session, AgreementState, data_keys(events, "agreement_id"), for_update=True)
 
 
 @consumer.handles(PENDING)
@@ -87,8 +94,7 @@ def on_pending(event: CloudEvent, uow: UnitOfWork) -> None:
         origin_id=data.agreement_id,
     )
     if state is None:
-        state = AgreementState(tenant_id=event.tenantid, agreement_id=data.agreement_id)
-        uow.session.add(state)
+        state = _new_state(uow, event.tenantid, data.agreement_id)
     state.ticket_id = ticket.id
     state.pending_event_id = event.id
     state.updated_at = uow.now()
@@ -106,8 +112,7 @@ def on_cancelled(event: CloudEvent, uow: UnitOfWork) -> None:
     tickets = service.find_tickets_by_origin(uow, ORIGIN, data.agreement_id)
     outcome = _cancel(uow, tickets, data.reason)
     if state is None:
-        state = AgreementState(tenant_id=event.tenantid, agreement_id=data.agreement_id)
-        uow.session.add(state)
+        state = _new_state(uow, event.tenantid, data.agreement_id)
     state.outcome = outcome
     state.ticket_id = state.ticket_id or (tickets[0].id if tickets else None)
     state.cancel_event_id = event.id
@@ -137,11 +142,13 @@ def _cancel(uow: UnitOfWork, tickets: list[Ticket], reason: str) -> str:
 
 
 def _state(uow: UnitOfWork, tenant_id: str, agreement_id: str) -> AgreementState | None:
-    return uow.session.scalars(
-        select(AgreementState)
-        .where(AgreementState.tenant_id == tenant_id, AgreementState.agreement_id == agreement_id)
-        .with_for_update()
-    ).first()
+    return find(uow.session, AgreementState, (tenant_id, agreement_id), for_update=True)
+
+
+def _new_state(uow: UnitOfWork, tenant_id: str, agreement_id: str) -> AgreementState:
+    state = AgreementState(tenant_id=tenant_id, agreement_id=agreement_id)
+    keep(uow.session, AgreementState, (tenant_id, agreement_id), state)
+    return state
 
 
 def _parameters(data: AgreementPending) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hub.education.tables import CustomerDebtRow, EnrollmentRow
+from hub.store.batch import find, flush, keep
 from schemas.events import DebtUpserted, EnrollmentUpserted
 
 ACTIVE = "active"
@@ -100,7 +101,7 @@ class RefData:
         self.tenant = tenant
 
     def enrollment(self, company: str, ra: str, academic_period: str) -> Enrollment | None:
-        row = self.session.get(EnrollmentRow, (self.tenant, company, ra, academic_period))
+        row = find(self.session, EnrollmentRow, (self.tenant, company, ra, academic_period))
         if row is None:
             return None
         return Enrollment(
@@ -116,7 +117,7 @@ class RefData:
         )
 
     def debt(self, company: str, customer_id: str) -> Debt | None:
-        row = self.session.get(CustomerDebtRow, (self.tenant, company, customer_id))
+        row = find(self.session, CustomerDebtRow, (self.tenant, company, customer_id))
         if row is None:
             return None
         return Debt(row.customer_id, row.company, row.open_amount, row.version)
@@ -165,10 +166,10 @@ class RefData:
         now: datetime,
     ) -> bool:
         """Insert, or overwrite only when ``version`` is newer than the stored one."""
-        row = self.session.get(model, key, with_for_update=True)
+        row = find(self.session, model, key, for_update=True)
         if row is None:
-            self.session.add(model(**values, version=version, updated_at=now))
-            self.session.flush()
+            keep(self.session, model, key, model(**values, version=version, updated_at=now))
+            flush(self.session)
             return True
         if version <= row.version:
             return False

@@ -22,6 +22,7 @@ from hub.education.tables import ChargeRow, EduRequestRow
 from hub.errors import PermanentError
 from hub.mail.outbox import OutgoingMail, queue_mail
 from hub.runtime.uow import UnitOfWork
+from hub.store.batch import find, flush, keep
 from hub.workflow.config import TicketType, WorkflowConfig
 from hub.workflow.errors import TicketNotFound, WorkflowError
 from hub.workflow.service import (
@@ -50,7 +51,7 @@ def receive_request(uow: UnitOfWork, request: RequestCreated) -> Ticket | Reject
     """Decide on a student's request; returns the opened ticket, the rejection, or ``None``
     when the request id was handled before. Raises ``WorkflowError`` for an unknown ticket
     type and ``BillingError`` when a charged type's charge cannot be computed."""
-    if uow.session.get(EduRequestRow, (uow.tenant, request.request_id)) is not None:
+    if find(uow.session, EduRequestRow, (uow.tenant, request.request_id)) is not None:
         log.info("request %s was already handled; ignored", request.request_id)
         return None
     version, config = current_config(uow)
@@ -86,7 +87,7 @@ def receive_request(uow: UnitOfWork, request: RequestCreated) -> Ticket | Reject
         row.status = "rejected"
         row.rejection_reason = rejection.reason
         row.rejection_detail = rejection.detail
-        uow.session.add(row)
+        keep(uow.session, EduRequestRow, (uow.tenant, request.request_id), row)
         uow.emit(
             "edu.request.rejected",
             request.request_id,
@@ -112,8 +113,8 @@ def receive_request(uow: UnitOfWork, request: RequestCreated) -> Ticket | Reject
     )
     row.status = "opened"
     row.ticket_id = ticket.id
-    uow.session.add(row)
-    uow.session.flush()
+    keep(uow.session, EduRequestRow, (uow.tenant, request.request_id), row)
+    flush(uow.session)
     if tt.billing is not None and tt.billing.charged and tt.billing.charge_at == "opening":
         request_charge(uow, config, tt, row, ticket.id, enrollment=enrollment, new_ticket=True)
     if tt.email is not None and tt.email.on_open:

@@ -25,7 +25,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.errors import PermanentError
 from hub.logs import log_context
@@ -57,11 +57,15 @@ from hub.runtime.uow import (
     defer_appends,
     write_appends,
 )
+from hub.store.batch import read_ahead
 from hub.store.models import InboxEntry
 from schemas import CloudEvent, InvalidMessage, decode
 from schemas.binary import attributes as binary_attributes
 from schemas.binary import structured
 from schemas.bounds import DEFAULT_LIMITS, Limits, load_json
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger("hub.runtime")
 
@@ -240,6 +244,10 @@ class Processor:
         try:
             session.begin()
             defer_appends(session)  # inbox and outbox rows: one insert each at the end
+            read_ahead(session)  # the rows the handlers look up: one query per table
+            self._read_ahead(
+                session, [(c, e) for _d, c, e in batch if (e.tenantid, c.name, e.key) not in done]
+            )
             for _d, consumer, event in batch:
                 key = (event.tenantid, consumer.name, event.key)
                 if key in done:
@@ -267,6 +275,22 @@ class Processor:
             return outcomes, None
         finally:
             session.close()
+
+    @staticmethod
+    def _read_ahead(session: Session, todo: list[tuple[Consumer, CloudEvent]]) -> None:
+        """Let each consumer read ahead for its messages of the batch, one call per event type.
+        A read-ahead that fails on the data is skipped: the handler meets the data itself."""
+        groups: dict[tuple[str, str], tuple[Consumer, list[CloudEvent]]] = {}
+        for consumer, event in todo:
+            if event.type in consumer.read_aheads:
+                groups.setdefault((consumer.name, event.type), (consumer, []))[1].append(event)
+        for (_name, event_type), (consumer, events) in groups.items():
+            try:
+                consumer.read_aheads[event_type](events, session)
+            except Exception as error:
+                if classify(error) is not None:
+                    raise
+                log.debug("%s could not read ahead for %s: %s", consumer.name, event_type, error)
 
     def _one_by_one(
         self, batch: list[tuple[Delivery, Consumer, CloudEvent]], why: str

@@ -44,6 +44,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # SQLAlchemy then discards the whole stale pool
     kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_size", 10)
+    if parsed.get_driver_name() == "psycopg":
+        # psycopg turns %(name)s placeholders into $1 in Python, for every statement, and keeps
+        # the result only for short ones (4 KB, 50 parameters): a batch's multi-row INSERTs are
+        # far longer. With $1 placeholders from SQLAlchemy, its raw cursor sends them as they are.
+        import psycopg
+
+        kwargs.setdefault("paramstyle", "numeric_dollar")
+        connect_args = {"cursor_factory": psycopg.RawCursor, **kwargs.get("connect_args", {})}
+        kwargs["connect_args"] = connect_args
     return create_engine(url, **kwargs)
 
 

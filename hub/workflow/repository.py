@@ -20,6 +20,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.identity.users import load_directory
+from hub.store.batch import flush
 from hub.workflow.config import OverdueAction, WorkflowConfig
 from hub.workflow.errors import Conflict, NoConfiguration, TicketNotFound, WorkflowError
 from hub.workflow.permissions import Holder, Reach
@@ -195,7 +196,6 @@ class TicketRepository:
         )
         self._copy(ticket, row)
         self.session.add(row)
-        self.session.flush()  # before the rows that refer to it
         ticket.version = 1
         self.write_changes(ticket, now, new=True)
 
@@ -474,4 +474,4 @@ class TicketRepository:
             )
         ticket.changes.clear()
         ticket.comments.clear()
-        self.session.flush()
+        flush(self.session)

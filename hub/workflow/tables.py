@@ -17,7 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.store.models import Base, BigId
 
@@ -86,6 +86,7 @@ class StageHistoryRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(100))
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ticket_row: Mapped[TicketRow] = relationship(lazy="raise")  # flushed after its ticket
     kind: Mapped[str] = mapped_column(String(20))  # open|move|transfer|cancel|classify
     from_stage: Mapped[str | None] = mapped_column(String(200))
     to_stage: Mapped[str] = mapped_column(String(200))
@@ -102,6 +103,7 @@ class CommentRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(100))
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ticket_row: Mapped[TicketRow] = relationship(lazy="raise")  # flushed after its ticket
     by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
     text: Mapped[str] = mapped_column(Text)
@@ -119,6 +121,7 @@ class AttachmentRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(100))
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ticket_row: Mapped[TicketRow] = relationship(lazy="raise")  # flushed after its ticket
     filename: Mapped[str] = mapped_column(String(400))
     content_type: Mapped[str] = mapped_column(String(200))
     size: Mapped[int] = mapped_column(Integer)
@@ -138,6 +141,7 @@ class TimerRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(100))
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ticket_row: Mapped[TicketRow] = relationship(lazy="raise")  # flushed after its ticket
     stage: Mapped[str] = mapped_column(String(200))
     entry: Mapped[int] = mapped_column(Integer, doc="The ticket version that entered the stage.")
     due_at: Mapped[datetime]
