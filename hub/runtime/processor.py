@@ -279,18 +279,14 @@ class Processor:
     @staticmethod
     def _read_ahead(session: Session, todo: list[tuple[Consumer, CloudEvent]]) -> None:
         """Let each consumer read ahead for its messages of the batch, one call per event type.
-        A read-ahead that fails on the data is skipped: the handler meets the data itself."""
+        A read-ahead that raises fails the batch's transaction like any store error: its
+        messages are then handled one by one, where nothing reads ahead."""
         groups: dict[tuple[str, str], tuple[Consumer, list[CloudEvent]]] = {}
         for consumer, event in todo:
             if event.type in consumer.read_aheads:
                 groups.setdefault((consumer.name, event.type), (consumer, []))[1].append(event)
         for (_name, event_type), (consumer, events) in groups.items():
-            try:
-                consumer.read_aheads[event_type](events, session)
-            except Exception as error:
-                if classify(error) is not None:
-                    raise
-                log.debug("%s could not read ahead for %s: %s", consumer.name, event_type, error)
+            consumer.read_aheads[event_type](events, session)
 
     def _one_by_one(
         self, batch: list[tuple[Delivery, Consumer, CloudEvent]], why: str

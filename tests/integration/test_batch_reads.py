@@ -4,12 +4,13 @@ earlier messages of the same batch wrote (``hub.store.batch``), on SQLite and Po
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session
 
 from consumers import ALL
 from hub.bench.mix import Mix
@@ -27,6 +28,7 @@ from hub.store.db import make_engine, session_factory
 from hub.store.models import DEFAULT_TENANT
 from hub.workflow.tables import StageHistoryRow, TicketRow
 from producers.finance_simulator import cancelled_event, pending_event
+from schemas import CloudEvent
 
 QUEUES = {t: c.queue for c in ALL for t in c.handlers}
 
@@ -168,6 +170,20 @@ def test_a_message_the_schema_refuses_leaves_the_batch_and_its_reads_to_the_othe
     assert sorted(o.value for o in outcomes) == ["dead-lettered", "handled", "handled"]
     engine = processor.uow.engine
     assert [len(_tickets(engine, a)) for a in ("AG-F2", "AG-F3")] == [1, 1]
+
+
+def test_a_failing_read_ahead_hands_the_batch_over_to_one_by_one_handling(
+    processor: Processor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(events: Sequence[CloudEvent], session: Session) -> None:
+        raise RuntimeError("read-ahead bug")
+
+    consumer = processor.consumers["hub.finance-agreements"]
+    monkeypatch.setitem(consumer.read_aheads, "finance.agreement.pending", broken)
+    # one transaction per message: nothing is blamed on the messages, nothing is lost
+    outcomes = _run(processor, pending_event("AG-H1"), pending_event("AG-H2"), commits=2)
+    assert outcomes == [Outcome.HANDLED] * 2
+    assert [len(_tickets(processor.uow.engine, a)) for a in ("AG-H1", "AG-H2")] == [1, 1]
 
 
 def test_find_serves_what_was_read_ahead_or_kept_without_a_query(database_url: str) -> None:
